@@ -1,0 +1,179 @@
+"""Benchmark dataset folders (FE108, COESOT, FELT) as :class:`~.sequence.Sequence` sources.
+
+Layouts (one folder per sequence under the dataset root):
+
+- FE108:  ``<seq>/aps/frame0000.png``, ``<seq>/dvs/frame0000.png``, ``<seq>/groundtruth_rect.txt``
+- COESOT, FELT: ``<seq>/<seq>_aps/``, ``<seq>/<seq>_dvs/``, ``<seq>/groundtruth.txt``
+
+Frames are ``frame<NNNN>.png`` or ``.bmp`` (any number of digits), numbered from 0 without gaps;
+the ``dvs`` folder holds the event frames rendered for the same frame numbers. The sequence list
+comes from ``list.txt`` (FELT: ``list1k.txt``) when present, otherwise from the sub-folders.
+Folders carry no timestamps: frame ``i`` gets ``stamp_ns = i * frame_period_ns``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from .groundtruth import read_boxes
+from .sequence import Frame, Sequence, SourceError
+
+_FRAME_NAME = re.compile(r"^frame(\d+)\.(png|bmp|jpg|jpeg)$", re.IGNORECASE)
+DEFAULT_FRAME_PERIOD_NS = 33_333_333  # 30 Hz; dataset folders have no per-frame times
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one dataset keeps a sequence's parts, relative to the sequence folder.
+
+    ``{seq}`` in a name stands for the sequence name.
+    """
+
+    name: str
+    rgb_dir: str
+    event_dir: str
+    gt_file: str
+    list_files: tuple[str, ...]
+
+
+LAYOUTS: dict[str, Layout] = {
+    "fe108": Layout("fe108", "aps", "dvs", "groundtruth_rect.txt", ("list.txt",)),
+    "coesot": Layout("coesot", "{seq}_aps", "{seq}_dvs", "groundtruth.txt", ("list.txt",)),
+    "felt": Layout("felt", "{seq}_aps", "{seq}_dvs", "groundtruth.txt", ("list1k.txt", "list.txt")),
+}
+
+
+def get_layout(dataset: str) -> Layout:
+    try:
+        return LAYOUTS[dataset.lower()]
+    except KeyError:
+        raise SourceError(f"unknown dataset layout {dataset!r}; expected one of {sorted(LAYOUTS)}") from None
+
+
+def list_frames(folder: Path) -> list[Path]:
+    """The ``frame<N>`` images of ``folder`` sorted by N; N must run 0..len-1 without gaps.
+
+    Raises :class:`SourceError` for a missing folder, no frames, duplicated or missing numbers.
+    """
+    if not folder.is_dir():
+        raise SourceError(f"frame folder not found: {folder}")
+    numbered: dict[int, Path] = {}
+    for path in folder.iterdir():
+        match = _FRAME_NAME.match(path.name)
+        if not match:
+            continue
+        number = int(match.group(1))
+        if number in numbered:
+            raise SourceError(f"{folder}: frame number {number} appears twice "
+                              f"({numbered[number].name} and {path.name})")
+        numbered[number] = path
+    if not numbered:
+        raise SourceError(f"{folder}: no frame images (expected frame0000.png or frame0000.bmp, ...)")
+    missing = sorted(set(range(max(numbered) + 1)) - set(numbered))
+    if missing:
+        shown = ", ".join(str(m) for m in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise SourceError(f"{folder}: {len(missing)} missing frame(s) between 0 and {max(numbered)}: "
+                          f"numbers {shown}")
+    return [numbered[i] for i in range(len(numbered))]
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Read an image file as H x W x 3 uint8 RGB (grayscale is expanded to three channels)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        what = "missing" if not path.exists() else "unreadable or not an image"
+        raise SourceError(f"image {path} is {what}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class FolderSequence(Sequence):
+    """One sequence folder of a benchmark dataset; frames are read lazily from disk.
+
+    The folder structure and ground-truth length are checked on construction; images are
+    decoded (and their sizes checked) while iterating.
+    """
+
+    def __init__(self, seq_dir: str | Path, dataset: str = "coesot",
+                 frame_period_ns: int = DEFAULT_FRAME_PERIOD_NS, require_gt: bool = True):
+        self.seq_dir = Path(seq_dir)
+        self.layout = get_layout(dataset)
+        self.name = self.seq_dir.name
+        self.frame_period_ns = int(frame_period_ns)
+        if not self.seq_dir.is_dir():
+            raise SourceError(f"sequence folder not found: {self.seq_dir}")
+        self.rgb_paths = list_frames(self.seq_dir / self.layout.rgb_dir.format(seq=self.name))
+        self.event_paths = list_frames(self.seq_dir / self.layout.event_dir.format(seq=self.name))
+        if len(self.event_paths) != len(self.rgb_paths):
+            raise SourceError(f"sequence {self.name}: {len(self.rgb_paths)} RGB frames but "
+                              f"{len(self.event_paths)} event frames; they must correspond one to one")
+        gt_path = self.seq_dir / self.layout.gt_file
+        self._gt: np.ndarray | None = None
+        if gt_path.exists():
+            gt = read_boxes(gt_path)
+            if len(gt) < len(self.rgb_paths):
+                raise SourceError(f"{gt_path}: {len(gt)} ground-truth lines for {len(self.rgb_paths)} "
+                                  f"frames; expected one line per frame")
+            if len(gt) > len(self.rgb_paths):
+                raise SourceError(f"{gt_path}: {len(gt)} ground-truth lines but only {len(self.rgb_paths)} "
+                                  f"frames in {self.rgb_paths[0].parent}; expected one line per frame")
+            self._gt = gt
+        elif require_gt:
+            raise SourceError(f"sequence {self.name}: ground-truth file not found: {gt_path}")
+
+    def __len__(self) -> int:
+        return len(self.rgb_paths)
+
+    @property
+    def gt_xywh(self) -> np.ndarray | None:
+        return None if self._gt is None else self._gt.copy()
+
+    def frames(self) -> Iterator[Frame]:
+        size = None
+        for i, (rgb_path, event_path) in enumerate(zip(self.rgb_paths, self.event_paths)):
+            rgb = read_rgb(rgb_path)
+            event_frame = read_rgb(event_path)
+            if size is None:
+                size = rgb.shape
+            if rgb.shape != size or event_frame.shape != size:
+                raise SourceError(f"sequence {self.name} frame {i}: RGB {rgb.shape[:2]} and event frame "
+                                  f"{event_frame.shape[:2]} must both be {size[:2]} (H, W) like frame 0")
+            yield Frame(index=i, stamp_ns=i * self.frame_period_ns, rgb=rgb, event_frame=event_frame,
+                        gt_xywh=None if self._gt is None else self._gt[i].copy())
+
+
+def list_sequences(root: str | Path, dataset: str = "coesot", list_file: str | Path | None = None) -> list[str]:
+    """Sequence names of a dataset root: from ``list_file`` (relative to root or absolute), else
+    from the layout's list file if present, else every sub-folder (sorted)."""
+    root = Path(root)
+    layout = get_layout(dataset)
+    if not root.is_dir():
+        raise SourceError(f"dataset root not found: {root}")
+    candidates = [root / list_file] if list_file is not None else [root / f for f in layout.list_files]
+    for path in candidates:
+        if path.is_file():
+            names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+            if not names:
+                raise SourceError(f"sequence list {path} is empty")
+            return names
+    if list_file is not None:
+        raise SourceError(f"sequence list not found: {candidates[0]}")
+    names = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not names:
+        raise SourceError(f"dataset root {root} has no sequence folders and no {' or '.join(layout.list_files)}")
+    return names
+
+
+def open_dataset(root: str | Path, dataset: str = "coesot", list_file: str | Path | None = None,
+                 names: list[str] | None = None, **kwargs) -> list[FolderSequence]:
+    """All (or the named) sequences of a dataset root; extra kwargs go to :class:`FolderSequence`.
+
+    Every sequence is checked up front, so a malformed folder is reported before any tracking.
+    """
+    root = Path(root)
+    names = list(names) if names is not None else list_sequences(root, dataset, list_file)
+    return [FolderSequence(root / name, dataset, **kwargs) for name in names]

@@ -1,0 +1,64 @@
+"""The one interface every evaluation source (dataset folder, rosbag2 bag) provides.
+
+A :class:`Sequence` yields :class:`Frame` records in time order. Each frame carries the RGB image
+and the event data for it, either an already rendered event frame (dataset ``dvs`` folders, event
+frames recorded as images) or raw events (EVT3 packets decoded from a bag), plus its
+ground-truth box when the source has one.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+
+class SourceError(ValueError):
+    """Malformed or missing evaluation input (folder, file, image, bag, topic)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One RGB image with its events.
+
+    Attributes:
+        index: 0-based frame number within the sequence.
+        stamp_ns: image time, int nanoseconds.
+        rgb: H x W x 3 uint8, RGB order.
+        event_frame: H x W x 3 uint8 RGB rendered event frame, or None when ``events`` is given.
+        events: structured event array (``fetrack_ros.events.EVENT_DTYPE``) for this image, or None.
+        gt_xywh: (4,) float64 ground-truth box ``[x, y, w, h]`` in pixels, or None if unknown.
+    """
+
+    index: int
+    stamp_ns: int
+    rgb: np.ndarray
+    event_frame: np.ndarray | None = None
+    events: np.ndarray | None = None
+    gt_xywh: np.ndarray | None = None
+
+
+class Sequence(abc.ABC):
+    """A finite, re-iterable sequence of frames (each call of :meth:`frames` starts over)."""
+
+    name: str
+
+    @abc.abstractmethod
+    def __len__(self) -> int:
+        """Number of frames."""
+
+    @abc.abstractmethod
+    def frames(self) -> Iterator[Frame]:
+        """Frames in time order, read lazily."""
+
+    @property
+    @abc.abstractmethod
+    def gt_xywh(self) -> np.ndarray | None:
+        """(len(self), 4) float64 ground-truth boxes, or None when the source has none."""
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, frames={len(self)})"
