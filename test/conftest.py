@@ -29,3 +29,16 @@ def official_fixtures() -> Path:
 def evt3_fixtures() -> Path:
     """Folder of EVT3/mono streams decoded by the real event_camera_py."""
     return _fixture_dir("evt3")
+
+
+def pytest_configure(config):
+    """Give this test session its own ROS 2 graph: a private domain on loopback only.
+
+    Set before any rclpy import or node start, and inherited by node subprocesses, so
+    parallel test runs on one machine (and other ROS users) never see each other.
+    """
+    import os
+
+    os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
