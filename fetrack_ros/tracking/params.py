@@ -1,0 +1,100 @@
+"""Every threshold, factor and size of the tracker, in one validated dataclass."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrackerParams:
+    """Tracker settings. Immutable; change them between frames with :meth:`replace` and
+    ``Tracker.params = ...`` (they take effect on the next ``track`` call).
+
+    Defaults reproduce the reference tracker, plus the paper's template update.
+
+    - ``template_factor``: template crop side = factor x sqrt(w*h) of the box (reference 2.0).
+    - ``search_factor``: search crop side = factor x sqrt(w*h) of the previous box (reference 4.0).
+    - ``wider_search_factor``: search factor used while the failed-search count is at least
+      ``failed_search_threshold`` (reference 6.0 = 4.0 x 1.5); must be >= ``search_factor``.
+    - ``failed_search_threshold``: failed searches (frames with peak < ``peak_score_threshold``,
+      minus one per confident frame) after which the wider search starts (reference 8).
+    - ``peak_score_threshold``: a frame whose peak score is below this counts as a failed
+      search and is reported as low confidence (reference 0.2).
+    - ``clip_margin``: pixels of the box kept inside the image, also its minimum size (reference 10).
+    - ``template_update_threshold``: replace the template when the confidence is at least this
+      (paper 0.5); 1.0 or more disables the update (the reference tracker has none).
+    - ``template_update_interval``: at most one template update per this many frames (frames
+      counted from the last template, the initial one included).
+    - ``template_size`` / ``search_size``: patch sides in pixels fed to the network; ``None``
+      takes them from the model's config (128 / 256 for the official models).
+    """
+
+    template_factor: float = 2.0
+    search_factor: float = 4.0
+    wider_search_factor: float = 6.0
+    failed_search_threshold: int = 8
+    peak_score_threshold: float = 0.2
+    clip_margin: float = 10.0
+    template_update_threshold: float = 0.5
+    template_update_interval: int = 25
+    template_size: int | None = None
+    search_size: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("template_factor", "search_factor", "wider_search_factor", "peak_score_threshold",
+                     "clip_margin", "template_update_threshold"):
+            _check_number(name, getattr(self, name))
+        for name in ("failed_search_threshold", "template_update_interval"):
+            _check_int(name, getattr(self, name))
+        for name in ("template_size", "search_size"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name))
+        for name in ("template_factor", "search_factor", "wider_search_factor"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TrackerParams.{name} must be > 0, got {getattr(self, name)}")
+        if self.wider_search_factor < self.search_factor:
+            raise ValueError(f"TrackerParams.wider_search_factor ({self.wider_search_factor}) must be >= "
+                             f"search_factor ({self.search_factor}): it widens the search after failures")
+        _check_at_least("failed_search_threshold", self.failed_search_threshold, 1)
+        _check_at_least("template_update_interval", self.template_update_interval, 1)
+        if not 0.0 <= self.peak_score_threshold <= 1.0:
+            raise ValueError(f"TrackerParams.peak_score_threshold must be in [0, 1] (a sigmoid score), "
+                             f"got {self.peak_score_threshold}")
+        _check_at_least("clip_margin", self.clip_margin, 0)
+        _check_at_least("template_update_threshold", self.template_update_threshold, 0,
+                        hint=" (use 1.0 or more to disable the template update)")
+        for name in ("template_size", "search_size"):
+            if getattr(self, name) is not None:
+                _check_at_least(name, getattr(self, name), 1)
+
+    @property
+    def template_update_enabled(self) -> bool:
+        """False when ``template_update_threshold >= 1`` (scores never reach it)."""
+        return self.template_update_threshold < 1.0
+
+    def replace(self, **changes) -> "TrackerParams":
+        """A copy with ``changes`` applied and validated; unknown names raise ``TypeError``."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise TypeError(f"unknown TrackerParams field(s) {unknown}; known: "
+                            f"{[f.name for f in dataclasses.fields(self)]}")
+        return dataclasses.replace(self, **changes)
+
+
+def _check_number(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"TrackerParams.{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"TrackerParams.{name} must be finite, got {value}")
+
+
+def _check_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"TrackerParams.{name} must be an int, got {type(value).__name__} {value!r}")
+
+
+def _check_at_least(name: str, value, low, hint: str = "") -> None:
+    if value < low:
+        raise ValueError(f"TrackerParams.{name} must be >= {low}, got {value}{hint}")

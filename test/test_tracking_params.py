@@ -1,0 +1,115 @@
+"""TrackerParams validation, input checks and the template-update rule (no network needed)."""
+import math
+
+import numpy as np
+import pytest
+
+from fetrack_ros.tracking import TrackerParams, template_update_due
+from fetrack_ros.tracking.inputs import check_box, check_image, match_event_frame
+
+
+def test_defaults_are_the_reference_plus_paper_update():
+    p = TrackerParams()
+    assert (p.template_factor, p.search_factor, p.wider_search_factor) == (2.0, 4.0, 6.0)
+    assert (p.failed_search_threshold, p.peak_score_threshold, p.clip_margin) == (8, 0.2, 10.0)
+    assert p.template_update_threshold == 0.5 and p.template_update_enabled
+    assert p.template_update_interval >= 1
+
+
+@pytest.mark.parametrize("changes, error, match", [
+    ({"search_factor": 0.0}, ValueError, "search_factor must be > 0"),
+    ({"template_factor": -1.0}, ValueError, "template_factor must be > 0"),
+    ({"search_factor": math.nan}, ValueError, "search_factor must be finite"),
+    ({"wider_search_factor": 3.0}, ValueError, "wider_search_factor .* must be >= search_factor"),
+    ({"failed_search_threshold": 0}, ValueError, "failed_search_threshold must be >= 1"),
+    ({"failed_search_threshold": 2.5}, TypeError, "failed_search_threshold must be an int"),
+    ({"failed_search_threshold": True}, TypeError, "must be an int"),
+    ({"peak_score_threshold": 1.5}, ValueError, r"peak_score_threshold must be in \[0, 1\]"),
+    ({"clip_margin": -1}, ValueError, "clip_margin must be >= 0"),
+    ({"template_update_threshold": -0.1}, ValueError, "template_update_threshold must be >= 0"),
+    ({"template_update_threshold": math.inf}, ValueError, "must be finite"),
+    ({"template_update_threshold": "0.5"}, TypeError, "must be a number, got str"),
+    ({"template_update_interval": 0}, ValueError, "template_update_interval must be >= 1"),
+    ({"search_size": 0}, ValueError, "search_size must be >= 1"),
+    ({"template_size": 128.0}, TypeError, "template_size must be an int"),
+])
+def test_invalid_params_are_rejected_with_the_field_name(changes, error, match):
+    with pytest.raises(error, match=match):
+        TrackerParams(**changes)
+    with pytest.raises(error, match=match):
+        TrackerParams().replace(**changes)
+
+
+def test_replace_rejects_unknown_fields_and_accepts_numpy_numbers():
+    with pytest.raises(TypeError, match="unknown TrackerParams field"):
+        TrackerParams().replace(update_threshold=0.3)
+    p = TrackerParams().replace(failed_search_threshold=np.int64(5), peak_score_threshold=np.float32(0.3))
+    assert p.failed_search_threshold == 5
+
+
+def test_threshold_of_one_or_more_disables_update():
+    for thr in (1.0, 2.0):
+        p = TrackerParams(template_update_threshold=thr, template_update_interval=1)
+        assert not p.template_update_enabled
+        assert not template_update_due(p, 1.0, 100, wider_search=False)
+
+
+def test_template_update_rule():
+    p = TrackerParams(template_update_threshold=0.5, template_update_interval=5)
+    assert template_update_due(p, 0.5, 5, wider_search=False)          # threshold is inclusive
+    assert not template_update_due(p, 0.4999, 5, wider_search=False)   # below threshold
+    assert not template_update_due(p, 0.9, 4, wider_search=False)      # interval not reached
+    assert not template_update_due(p, 0.9, 50, wider_search=True)      # never during wider search
+
+
+def test_check_image_errors():
+    with pytest.raises(TypeError, match="rgb must be a numpy array"):
+        check_image([[1, 2, 3]], "rgb")
+    with pytest.raises(TypeError, match="rgb must have dtype uint8.*float32"):
+        check_image(np.zeros((4, 4, 3), np.float32), "rgb")
+    with pytest.raises(ValueError, match=r"event_frame must have shape \(H, W, 3\).*\(4, 4\)"):
+        check_image(np.zeros((4, 4), np.uint8), "event_frame")
+    with pytest.raises(ValueError, match="must have shape"):
+        check_image(np.zeros((4, 4, 4), np.uint8), "rgb")
+    bgr_view = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)[..., ::-1]
+    out = check_image(bgr_view, "rgb")
+    assert out.flags.c_contiguous and np.array_equal(out, bgr_view)
+
+
+@pytest.mark.parametrize("box, match", [
+    ([1, 2, 3], "4 numbers"),
+    ([math.nan, 2, 3, 4], "finite"),
+    ([1, 2, math.inf, 4], "finite"),
+    ([1, 2, 0, 4], "width and height must be > 0"),
+    ([1, 2, 3, -4], "width and height must be > 0"),
+    ([100, 2, 3, 4], "entirely outside the 100x50 image"),
+    ([-10, 2, 10, 4], "entirely outside"),
+    ([2, 50, 3, 4], "entirely outside"),
+])
+def test_bad_boxes_are_rejected(box, match):
+    with pytest.raises(ValueError, match=match):
+        check_box(box, (50, 100))
+
+
+def test_box_accepts_partly_outside_and_array_input():
+    assert check_box(np.array([-5, -5, 10, 10], np.float32), (50, 100)) == [-5.0, -5.0, 10.0, 10.0]
+    with pytest.raises(TypeError, match="4 numbers"):
+        check_box(["a", 1, 2, 3], (50, 100))
+
+
+def test_event_frame_of_another_size_is_resized_nearest_to_rgb():
+    events = np.full((130, 173, 3), 255, np.uint8)   # half of 260x346
+    events[10:20, 30:40] = (220, 30, 30)
+    events[60:61, 100:101] = (30, 30, 200)
+    out = match_event_frame(events, (260, 346))
+    assert out.shape == (260, 346, 3)
+    colours = {tuple(c) for c in out.reshape(-1, 3)}
+    assert colours == {(255, 255, 255), (220, 30, 30), (30, 30, 200)}   # palette kept, no blends
+    assert (out[20:40, 60:80] == (220, 30, 30)).all()
+    same = np.zeros((260, 346, 3), np.uint8)
+    assert match_event_frame(same, (260, 346)) is same
+
+
+def test_event_frame_with_other_aspect_ratio_is_an_error():
+    with pytest.raises(ValueError, match="different aspect ratios"):
+        match_event_frame(np.zeros((720, 1280, 3), np.uint8), (260, 346))
