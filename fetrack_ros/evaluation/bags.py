@@ -1,0 +1,273 @@
+"""rosbag2 bags (sqlite3 or mcap, read through ``rosbags``) as :class:`~.sequence.Sequence` sources.
+
+A bag sequence pairs every message of the RGB topic (``sensor_msgs/Image`` or
+``CompressedImage``) with the event data for it and, optionally, a ground-truth box:
+
+- event frames recorded as images (``Image`` / ``CompressedImage`` on the event topic) are paired
+  with the RGB image of the nearest header stamp (within ``match_tolerance_ns``);
+- ground truth comes from a topic of ``fetrack_ros/msg/Track`` (paired the same way) or from a
+  text file with one ``x,y,w,h`` line per RGB image.
+
+Stamps are header stamps (int ns); a message whose header stamp is zero uses its log time.
+Frames keep the bag's log-time order of the RGB topic.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+from rosbags.image import image_to_cvimage
+from rosbags.rosbag2 import Reader
+
+from .groundtruth import read_boxes
+from .rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE, TRACK, get_typestore
+from .sequence import Frame, Sequence, SourceError
+
+DEFAULT_RGB_TOPIC = "/camera/image_raw"
+DEFAULT_EVENT_FRAME_TOPIC = "/camera/event_frame"
+DEFAULT_EVENT_PACKET_TOPIC = "/event_camera/events"
+DEFAULT_GT_TOPIC = "/ground_truth"
+
+IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
+
+
+def open_reader(path: str | Path) -> Reader:
+    """Open a rosbag2 folder (or its single .db3/.mcap file); errors become :class:`SourceError`."""
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"bag not found: {path}")
+    try:
+        reader = Reader(path)
+        reader.open()
+    except Exception as exc:  # rosbags raises several types (ReaderError, sqlite3, mcap, yaml)
+        raise SourceError(f"cannot open bag {path}: {type(exc).__name__}: {exc}") from None
+    return reader
+
+
+def describe_topics(reader: Reader) -> str:
+    return ", ".join(f"{name} ({info.msgtype}, {info.msgcount} msgs)"
+                     for name, info in sorted(reader.topics.items())) or "no topics"
+
+
+def _connections(reader: Reader, topic: str, allowed: tuple[str, ...], role: str, path: Path):
+    connections = [c for c in reader.connections if c.topic == topic]
+    if not connections:
+        raise SourceError(f"bag {path} has no {role} topic {topic!r}; its topics: {describe_topics(reader)}")
+    types = sorted({c.msgtype for c in connections})
+    if len(types) != 1 or types[0] not in allowed:
+        raise SourceError(f"bag {path}: {role} topic {topic!r} carries {', '.join(types)}; "
+                          f"expected {' or '.join(allowed)}")
+    return connections
+
+
+def read_messages(reader: Reader, connections, path: Path, what: str):
+    """``reader.messages(connections)`` with any storage error turned into :class:`SourceError`."""
+    messages = reader.messages(connections=connections)
+    while True:
+        try:
+            item = next(messages)
+        except StopIteration:
+            return
+        except Exception as exc:  # sqlite3, mcap record/decompression errors, truncated files
+            raise SourceError(f"bag {path} is corrupt or unreadable while reading {what}: "
+                              f"{type(exc).__name__}: {exc}") from None
+        yield item
+
+
+def raw_header_stamp(raw: bytes) -> int:
+    """Header stamp (ns) of a CDR-serialized message whose first field is a std_msgs/Header."""
+    if len(raw) < 12:
+        raise ValueError("message too short for a CDR header stamp")
+    endian = "<" if raw[1] == 1 else ">"  # encapsulation id 0x0001 = CDR little endian
+    sec, nanosec = struct.unpack_from(endian + "iI", raw, 4)
+    return sec * 1_000_000_000 + nanosec
+
+
+def _nearest(stamps: np.ndarray, targets: np.ndarray, tolerance_ns: int) -> np.ndarray:
+    """Index into ``stamps`` of the nearest stamp for each target, -1 where none within tolerance."""
+    if stamps.size == 0:
+        return np.full(targets.shape, -1, np.int64)
+    order = np.argsort(stamps, kind="stable")
+    s = stamps[order]
+    right = np.clip(np.searchsorted(s, targets), 0, s.size - 1)
+    left = np.clip(right - 1, 0, s.size - 1)
+    pick = np.where(np.abs(s[left] - targets) <= np.abs(s[right] - targets), left, right)
+    out = order[pick]
+    out[np.abs(stamps[out] - targets) > tolerance_ns] = -1
+    return out
+
+
+def _packed_step(msg) -> int:
+    """Bytes per row without padding, from the encodings table of rosbags-image."""
+    from rosbags.image.image import to_cvtype
+    try:
+        _, _, typestr, nchan = to_cvtype(msg.encoding)
+    except Exception as exc:
+        raise SourceError(f"unsupported image encoding {msg.encoding!r}: {exc}") from None
+    return msg.width * nchan * np.dtype(typestr).itemsize
+
+
+def image_msg_to_rgb(msg) -> np.ndarray:
+    """``sensor_msgs/Image`` (any rosbags-image encoding) or ``CompressedImage`` -> H x W x 3 uint8 RGB."""
+    if hasattr(msg, "format"):  # CompressedImage
+        bgr = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise SourceError(f"CompressedImage (format {msg.format!r}) could not be decoded")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    packed = _packed_step(msg)
+    if msg.step < packed or len(msg.data) != msg.step * msg.height:
+        raise SourceError(f"Image {msg.width}x{msg.height} {msg.encoding}: step {msg.step} and "
+                          f"{len(msg.data)} data bytes; expected step >= {packed} and step*height bytes")
+    if msg.step != packed:
+        # rosbags-image assumes packed rows: drop the row padding first
+        rows = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.step)[:, :packed]
+        msg = type(msg)(header=msg.header, height=msg.height, width=msg.width, encoding=msg.encoding,
+                        is_bigendian=msg.is_bigendian, step=packed, data=np.ascontiguousarray(rows).reshape(-1))
+    try:
+        image = image_to_cvimage(msg, "rgb8")
+    except Exception as exc:
+        raise SourceError(f"Image {msg.width}x{msg.height} with encoding {msg.encoding!r} "
+                          f"cannot be converted to rgb8: {exc}") from None
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise SourceError(f"Image encoding {msg.encoding!r} gave {image.dtype} {image.shape}; expected 8-bit RGB")
+    image = np.ascontiguousarray(image)
+    # views of the message buffer are read-only; callers get an array they own
+    return image if image.flags.writeable else image.copy()
+
+
+class BagSequence(Sequence):
+    """Frames of one rosbag2 bag (see the module docstring for the pairing rules).
+
+    Args:
+        path: bag folder (or its .db3/.mcap file).
+        rgb_topic: ``sensor_msgs/Image`` or ``CompressedImage`` topic of the RGB camera.
+        event_topic: event frames as ``Image``/``CompressedImage``.
+        gt_topic: ``fetrack_ros/msg/Track`` ground-truth topic, or None.
+        gt_file: text file with one box per RGB image, or None (not both with gt_topic).
+        match_tolerance_ns: largest stamp difference for pairing event frames and ground truth.
+        name: sequence name (default: the bag folder's name).
+    """
+
+    def __init__(self, path: str | Path, rgb_topic: str = DEFAULT_RGB_TOPIC,
+                 event_topic: str = DEFAULT_EVENT_FRAME_TOPIC, gt_topic: str | None = None,
+                 gt_file: str | Path | None = None, match_tolerance_ns: int = 1_000_000,
+                 name: str | None = None, typestore=None):
+        if gt_topic is not None and gt_file is not None:
+            raise ValueError("give ground truth either as gt_topic or as gt_file, not both")
+        self.path = Path(path)
+        self.name = name or (self.path.stem if self.path.is_file() else self.path.name)
+        self.rgb_topic, self.event_topic, self.gt_topic = rgb_topic, event_topic, gt_topic
+        self.match_tolerance_ns = int(match_tolerance_ns)
+        self.typestore = typestore or get_typestore()
+        reader = open_reader(self.path)
+        try:
+            self._index(reader)
+        finally:
+            reader.close()
+        self._gt = None
+        if gt_file is not None:
+            gt = read_boxes(gt_file)
+            if len(gt) != len(self):
+                raise SourceError(f"{gt_file}: {len(gt)} ground-truth lines for {len(self)} RGB images on "
+                                  f"{rgb_topic} in {self.path}; expected one line per image")
+            self._gt = gt
+
+    def _stamps(self, reader: Reader, connections, role: str) -> np.ndarray:
+        stamps = []
+        for _, log_time, raw in read_messages(reader, connections, self.path, f"the {role} topic"):
+            try:
+                stamp = raw_header_stamp(raw)
+            except ValueError as exc:
+                raise SourceError(f"bag {self.path}: {role} message has no header: {exc}") from None
+            stamps.append(stamp if stamp else log_time)
+        return np.asarray(stamps, dtype=np.int64)
+
+    def _pair(self, stamps: np.ndarray, role: str, topic: str) -> np.ndarray:
+        index = _nearest(stamps, self.stamps_ns, self.match_tolerance_ns)
+        missing = np.flatnonzero(index < 0)
+        if missing.size:
+            shown = ", ".join(str(int(self.stamps_ns[i])) for i in missing[:5])
+            raise SourceError(f"bag {self.path}: {missing.size} of {len(self)} RGB images have no {role} on "
+                              f"{topic} within {self.match_tolerance_ns} ns (first RGB stamps, ns: {shown})")
+        return index
+
+    def _index(self, reader: Reader) -> None:
+        self._rgb_conns = _connections(reader, self.rgb_topic, IMAGE_TYPES, "RGB image", self.path)
+        self._event_conns = _connections(reader, self.event_topic, IMAGE_TYPES, "event frame", self.path)
+        self.stamps_ns = self._stamps(reader, self._rgb_conns, "RGB")
+        if self.stamps_ns.size == 0:
+            raise SourceError(f"bag {self.path}: RGB topic {self.rgb_topic} has no messages")
+        self._event_index = self._pair(self._stamps(reader, self._event_conns, "event frame"),
+                                       "event frame", self.event_topic)
+        self._gt_from_topic = None
+        if self.gt_topic is not None:
+            conns = _connections(reader, self.gt_topic, (TRACK,), "ground-truth", self.path)
+            msgs = []
+            for connection, log_time, raw in read_messages(reader, conns, self.path, "ground truth"):
+                try:
+                    msg = self.typestore.deserialize_cdr(raw, connection.msgtype)
+                except Exception as exc:
+                    raise SourceError(f"bag {self.path}: cannot deserialize a Track on {self.gt_topic}: "
+                                      f"{type(exc).__name__}: {exc}") from None
+                stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+                msgs.append((stamp or log_time, (msg.x, msg.y, msg.width, msg.height)))
+            stamps = np.array([m[0] for m in msgs], dtype=np.int64)
+            boxes = np.array([m[1] for m in msgs], dtype=np.float64).reshape(-1, 4)
+            self._gt_from_topic = boxes[self._pair(stamps, "ground-truth box", self.gt_topic)]
+
+    def __len__(self) -> int:
+        return int(self.stamps_ns.size)
+
+    @property
+    def gt_xywh(self) -> np.ndarray | None:
+        gt = self._gt if self._gt is not None else self._gt_from_topic
+        return None if gt is None else gt.copy()
+
+    def _decode_image(self, connection, raw: bytes) -> np.ndarray:
+        try:
+            msg = self.typestore.deserialize_cdr(raw, connection.msgtype)
+        except Exception as exc:
+            raise SourceError(f"bag {self.path}: cannot deserialize a {connection.msgtype} on {connection.topic}: "
+                              f"{type(exc).__name__}: {exc}") from None
+        return image_msg_to_rgb(msg)
+
+    def frames(self) -> Iterator[Frame]:
+        gt = self.gt_xywh
+        rgb_conn_ids = {c.id for c in self._rgb_conns}
+        # how many RGB images still need each event frame (an event frame may serve several)
+        needed = np.bincount(self._event_index, minlength=int(self._event_index.max()) + 1)
+        events_by_index: dict[int, bytes] = {}
+        pending: list[tuple[int, object, bytes]] = []  # RGB images waiting for their event frame
+        rgb_i = event_j = 0
+        reader = open_reader(self.path)
+        try:
+            for connection, _, raw in read_messages(reader, self._rgb_conns + self._event_conns, self.path,
+                                                     "images"):
+                if connection.id in rgb_conn_ids:
+                    pending.append((rgb_i, connection, raw))
+                    rgb_i += 1
+                else:
+                    if event_j < needed.size and needed[event_j]:
+                        events_by_index[event_j] = (connection, raw)
+                    event_j += 1
+                while pending and int(self._event_index[pending[0][0]]) in events_by_index:
+                    i, rgb_conn, rgb_raw = pending.pop(0)
+                    j = int(self._event_index[i])
+                    event_conn, event_raw = events_by_index[j]
+                    needed[j] -= 1
+                    if not needed[j]:
+                        del events_by_index[j]
+                    rgb = self._decode_image(rgb_conn, rgb_raw)
+                    event_frame = self._decode_image(event_conn, event_raw)
+                    if event_frame.shape != rgb.shape:
+                        raise SourceError(f"bag {self.path} frame {i}: event frame {event_frame.shape[:2]} and "
+                                          f"RGB image {rgb.shape[:2]} (H, W) differ")
+                    yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
+                                gt_xywh=None if gt is None else gt[i].copy())
+        finally:
+            reader.close()
+        if pending or rgb_i != len(self):
+            raise SourceError(f"bag {self.path} changed while reading: {rgb_i} RGB images read, {len(self)} indexed")
