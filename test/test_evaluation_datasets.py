@@ -111,8 +111,17 @@ def test_unreadable_image_is_reported_while_iterating(tmp_path):
 def test_image_size_change_is_reported(tmp_path):
     seq_dir = synthetic.write_sequence(tmp_path, "s", "coesot", n_frames=3, height=16, width=16)
     cv2.imwrite(str(seq_dir / "s_dvs" / "frame0002.png"), np.zeros((8, 16, 3), np.uint8))
-    with pytest.raises(SourceError, match="frame 2: RGB"):
+    with pytest.raises(SourceError, match=r"frame 2: RGB \(16, 16\) and event frame \(8, 16\) \(H, W\) differ"):
         list(datasets.FolderSequence(seq_dir, "coesot").frames())
+
+
+def test_event_frames_of_another_constant_size_are_allowed(tmp_path):
+    # the tracker resizes them to the RGB size (one sensor, e.g. APS and DVS of a DAVIS)
+    seq_dir = synthetic.write_sequence(tmp_path, "s", "coesot", n_frames=2, height=16, width=16)
+    for i in range(2):
+        cv2.imwrite(str(seq_dir / "s_dvs" / f"frame{i:04d}.png"), np.full((32, 32, 3), 255, np.uint8))
+    frames = list(datasets.FolderSequence(seq_dir, "coesot").frames())
+    assert frames[1].rgb.shape == (16, 16, 3) and frames[1].event_frame.shape == (32, 32, 3)
 
 
 def test_missing_folders_are_reported(tmp_path):

@@ -242,6 +242,7 @@ class BagSequence(Sequence):
         events_by_index: dict[int, bytes] = {}
         pending: list[tuple[int, object, bytes]] = []  # RGB images waiting for their event frame
         rgb_i = event_j = 0
+        sizes = None
         reader = open_reader(self.path)
         try:
             for connection, _, raw in read_messages(reader, self._rgb_conns + self._event_conns, self.path,
@@ -262,9 +263,12 @@ class BagSequence(Sequence):
                         del events_by_index[j]
                     rgb = self._decode_image(rgb_conn, rgb_raw)
                     event_frame = self._decode_image(event_conn, event_raw)
-                    if event_frame.shape != rgb.shape:
-                        raise SourceError(f"bag {self.path} frame {i}: event frame {event_frame.shape[:2]} and "
-                                          f"RGB image {rgb.shape[:2]} (H, W) differ")
+                    if sizes is None:
+                        sizes = (rgb.shape, event_frame.shape)
+                    if (rgb.shape, event_frame.shape) != sizes:
+                        raise SourceError(f"bag {self.path} frame {i}: RGB {rgb.shape[:2]} and event frame "
+                                          f"{event_frame.shape[:2]} (H, W) differ from frame 0's "
+                                          f"{sizes[0][:2]} and {sizes[1][:2]}")
                     yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
                                 gt_xywh=None if gt is None else gt[i].copy())
         finally:

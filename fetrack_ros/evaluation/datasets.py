@@ -133,15 +133,17 @@ class FolderSequence(Sequence):
         return None if self._gt is None else self._gt.copy()
 
     def frames(self) -> Iterator[Frame]:
-        size = None
+        sizes = None
         for i, (rgb_path, event_path) in enumerate(zip(self.rgb_paths, self.event_paths)):
             rgb = read_rgb(rgb_path)
             event_frame = read_rgb(event_path)
-            if size is None:
-                size = rgb.shape
-            if rgb.shape != size or event_frame.shape != size:
+            # The tracker resizes event frames of another size; only a size change mid-sequence is wrong.
+            if sizes is None:
+                sizes = (rgb.shape, event_frame.shape)
+            if (rgb.shape, event_frame.shape) != sizes:
                 raise SourceError(f"sequence {self.name} frame {i}: RGB {rgb.shape[:2]} and event frame "
-                                  f"{event_frame.shape[:2]} must both be {size[:2]} (H, W) like frame 0")
+                                  f"{event_frame.shape[:2]} (H, W) differ from frame 0's {sizes[0][:2]} and "
+                                  f"{sizes[1][:2]}")
             yield Frame(index=i, stamp_ns=i * self.frame_period_ns, rgb=rgb, event_frame=event_frame,
                         gt_xywh=None if self._gt is None else self._gt[i].copy())
 
