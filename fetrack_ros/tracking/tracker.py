@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .crop import crop_geometry, crop_patch
+from .crop import CropGeometry, crop_geometry, crop_patch
 from .decode import clip_box, decode_box, hann2d, map_box_back, next_failure_count
 from .inputs import check_box, check_image, match_event_frame
 from .normalize import PatchNormalizer
@@ -62,6 +62,24 @@ class TrackResult:
     failed_search_count: int
 
 
+@dataclass(frozen=True)
+class SearchStep:
+    """What :meth:`Tracker.prepare` made for one frame: the search crop and its network inputs."""
+
+    frame_index: int
+    rgb: np.ndarray
+    events: np.ndarray          # the event frame at the RGB size
+    geometry: CropGeometry
+    search_factor: float
+    wide: bool                  # searched with the wider factor
+    search: torch.Tensor        # (2,3,S,S): RGB, event, normalized, on the model's device
+
+    @property
+    def network_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(search_rgb, search_event)``, each (1,3,S,S)."""
+        return self.search[0:1], self.search[1:2]
+
+
 def template_update_due(params: TrackerParams, confidence: float, frames_since_template: int,
                         wider_search: bool) -> bool:
     """The template-update rule.
@@ -98,13 +116,13 @@ class Tracker:
         self._normalize = PatchNormalizer(device, dtype)
         self._windows: dict[int, torch.Tensor] = {}
         self._model_sizes = _model_patch_sizes(model)
-        self._params = TrackerParams()
-        self.params = params if params is not None else TrackerParams()
         self._box: list[float] | None = None
         self._template: torch.Tensor | None = None   # (2,3,T,T): RGB, event
+        self.params = params if params is not None else TrackerParams()
         self._frame_index = 0
         self._template_frame = 0
         self._failed = 0
+        self._pending: SearchStep | None = None
 
     # -- settings -------------------------------------------------------------------------
     @property
@@ -166,42 +184,70 @@ class Tracker:
         self._frame_index = 0
         self._template_frame = 0
         self._failed = 0
+        self._pending = None
 
     def track(self, rgb: np.ndarray, event_frame: np.ndarray) -> TrackResult:
         """Locate the target in the next frame pair and return the result (state is updated)."""
+        step = self.prepare(rgb, event_frame)
+        with torch.inference_mode():
+            outputs = self.model(*self.template_inputs, *step.network_inputs)
+        return self.complete(step, outputs)
+
+    def prepare(self, rgb: np.ndarray, event_frame: np.ndarray) -> SearchStep:
+        """First half of :meth:`track`: checks and the normalized search patches on the model's device.
+
+        With :meth:`complete` this lets a caller run (and time) the network itself:
+        ``outputs = model(*tracker.template_inputs, *step.network_inputs)``.
+        """
         if self._box is None:
             raise RuntimeError("Tracker.track() called before initialize(): give the first frame and box")
         rgb = check_image(rgb, "rgb")
         events = match_event_frame(check_image(event_frame, "event_frame"), rgb.shape[:2])
-        p = self._params
-        image_hw = rgb.shape[:2]
-        wide = self._failed >= p.failed_search_threshold
-        factor = p.wider_search_factor if wide else p.search_factor
-        geo = crop_geometry(self._box, factor, self._search_size, image_hw)
+        wide = self._failed >= self._params.failed_search_threshold
+        factor = self._params.wider_search_factor if wide else self._params.search_factor
+        geo = crop_geometry(self._box, factor, self._search_size, rgb.shape[:2])
         search = self._normalize(crop_patch(rgb, geo, self._search_size), crop_patch(events, geo, self._search_size))
+        self._pending = SearchStep(frame_index=self._frame_index + 1, rgb=rgb, events=events, geometry=geo,
+                                   search_factor=factor, wide=wide, search=search)
+        return self._pending
+
+    def complete(self, step: SearchStep, outputs: dict) -> TrackResult:
+        """Second half of :meth:`track`: decode the network ``outputs`` for ``step`` and update the state."""
+        if step is not self._pending:
+            raise RuntimeError("this search step is stale (initialize(), prepare() or track() ran after it); "
+                               "complete() takes the step of the latest prepare()")
+        self._pending = None
+        p = self._params
+        geo = step.geometry
         with torch.inference_mode():
-            out = self.model(self._template[0:1], self._template[1:2], search[0:1], search[1:2])
-            score = out["score_map"].float()
-            box_n, _, peak = decode_box(score, out["size_map"].float(), out["offset_map"].float(),
+            score = outputs["score_map"].float()
+            box_n, _, peak = decode_box(score, outputs["size_map"].float(), outputs["offset_map"].float(),
                                         self._window(score.shape[-1], score.device))
             # Scaled to image pixels in float32 as the reference; one device->host sync.
             *box_px, confidence = torch.cat([box_n * self._search_size / geo.resize_factor,
                                              peak.reshape(1)]).tolist()
+        image_hw = step.rgb.shape[:2]
         new_box = clip_box(map_box_back(box_px, self._box, self._search_size, geo.resize_factor),
                            image_hw, p.clip_margin)
         new_box = [float(v) for v in new_box]
         failed = next_failure_count(self._failed, confidence, p.peak_score_threshold)
         lost = failed >= p.failed_search_threshold
-        frame_index = self._frame_index + 1
-        update = template_update_due(p, confidence, frame_index - self._template_frame, wide or lost)
+        update = template_update_due(p, confidence, step.frame_index - self._template_frame, step.wide or lost)
         if update:
-            self._template = self._crop_template(rgb, events, new_box)
-            self._template_frame = frame_index
-        self._box, self._failed, self._frame_index = new_box, failed, frame_index
+            self._template = self._crop_template(step.rgb, step.events, new_box)
+            self._template_frame = step.frame_index
+        self._box, self._failed, self._frame_index = new_box, failed, step.frame_index
         status = (TrackStatus.LOST if lost else
                   TrackStatus.LOW_CONFIDENCE if confidence < p.peak_score_threshold else TrackStatus.TRACKING)
-        return TrackResult(frame_index=frame_index, box=tuple(new_box), confidence=confidence, status=status,
-                           template_updated=update, search_factor=factor, failed_search_count=failed)
+        return TrackResult(frame_index=step.frame_index, box=tuple(new_box), confidence=confidence, status=status,
+                           template_updated=update, search_factor=step.search_factor, failed_search_count=failed)
+
+    @property
+    def template_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The current template as network inputs ``(rgb, event)``, each (1,3,T,T) on the model's device."""
+        if self._template is None:
+            raise RuntimeError("no template before initialize()")
+        return self._template[0:1], self._template[1:2]
 
     # -- helpers --------------------------------------------------------------------------
     def _crop_template(self, rgb: np.ndarray, events: np.ndarray, box) -> torch.Tensor:
