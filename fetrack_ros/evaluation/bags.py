@@ -221,6 +221,18 @@ class BagSequence(Sequence):
     def __len__(self) -> int:
         return int(self.stamps_ns.size)
 
+    def __getstate__(self) -> dict:
+        # The typestore holds generated classes that do not pickle; worker processes rebuild it.
+        state = dict(self.__dict__)
+        if state["typestore"] is get_typestore():
+            state["typestore"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.typestore is None:
+            self.typestore = get_typestore()
+
     @property
     def gt_xywh(self) -> np.ndarray | None:
         gt = self._gt if self._gt is not None else self._gt_from_topic

@@ -1,0 +1,138 @@
+"""``fetrack eval``: run the Tracker over dataset sequences or rosbag2 bags and score it.
+
+Examples::
+
+    fetrack eval --dataset coesot --root /data/COESOT/test --checkpoint ckpt.pth.tar --out runs/coesot --jobs 2
+    fetrack eval --bag rec1 rec2 --gt-topic /ground_truth --out runs/bags
+    fetrack eval --bag rec1 --gt-file rec1_gt.txt --rgb-topic /dvxplorer/image_raw --out runs/rec1
+
+Writes ``report.md``/``report.json`` (per-sequence and overall AUC, PR@20, NPR@0.2, OP50/75, FPS),
+``success.png``/``precision.png``, ``results/<seq>.txt`` (reference result format) and
+``tracks/<seq>/`` (a bag of fetrack_ros/msg/Track). Re-running with the same ``--out`` resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from .sequence import SourceError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__.split("\n\n", 1)[1]
+    src = parser.add_argument_group("input (one of --dataset/--root or --bag)")
+    src.add_argument("--dataset", choices=["fe108", "coesot", "felt"], help="dataset folder layout")
+    src.add_argument("--root", type=Path, help="dataset folder holding one sub-folder per sequence")
+    src.add_argument("--list", dest="list_file", help="sequence list file (default: list.txt, FELT list1k.txt, "
+                                                      "else every sub-folder)")
+    src.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences of the dataset")
+    src.add_argument("--frame-period-ms", type=float, default=1000 / 30,
+                     help="time between dataset frames for the stamps (folders have none; default 33.3)")
+    src.add_argument("--bag", nargs="+", type=Path, metavar="PATH", help="rosbag2 bag folder(s), sqlite3 or mcap")
+    from .bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_RGB_TOPIC
+    src.add_argument("--rgb-topic", default=DEFAULT_RGB_TOPIC, help="Image/CompressedImage topic (default %(default)s)")
+    src.add_argument("--event-topic", default=DEFAULT_EVENT_FRAME_TOPIC,
+                     help="event frames as Image/CompressedImage (default %(default)s)")
+    gt = src.add_mutually_exclusive_group()
+    gt.add_argument("--gt-topic", help="fetrack_ros/msg/Track ground-truth topic of the bags")
+    gt.add_argument("--gt-file", type=Path, help="ground-truth text file, one x,y,w,h line per RGB image "
+                                                 "(only with a single --bag)")
+    src.add_argument("--match-tolerance-ms", type=float, default=1.0,
+                     help="largest stamp difference when pairing event frames / ground truth with images")
+
+    model = parser.add_argument_group("model and tracker")
+    model.add_argument("--model", default="vim_s", help="model config: vim_s (official) or vim_t")
+    model.add_argument("--checkpoint", type=Path, help="weights (.pth.tar / .pt); without it: random weights")
+    model.add_argument("--depth", type=int, help="override the backbone depth (tests, smoke runs)")
+    model.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    model.add_argument("--template-update-threshold", type=float,
+                       help="confidence for a template update (>= 1 disables it, like the reference)")
+    model.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="any TrackerParams field, e.g. --param search_factor=4.5 (repeatable)")
+
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", type=Path, required=True, help="output folder (re-use it to resume)")
+    out.add_argument("--jobs", type=int, default=1, help="sequences tracked in parallel processes")
+    out.add_argument("--no-resume", action="store_true", help="track every sequence again")
+    out.add_argument("--no-bags", action="store_true", help="do not write the Track bags")
+    out.add_argument("--bag-storage", choices=["mcap", "sqlite3"], default="mcap", help="format of the Track bags")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar")
+    out.add_argument("--title", default=None, help="report title")
+    out.add_argument("--label", default="fetrack", help="tracker name in the plot legends")
+
+
+def tracker_params(args: argparse.Namespace):
+    """TrackerParams from ``--template-update-threshold`` and ``--param NAME=VALUE``."""
+    from ..tracking import TrackerParams
+    params = TrackerParams()
+    fields = {f.name: f for f in dataclasses.fields(TrackerParams)}
+    changes = {}
+    for item in args.param:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in fields:
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE with NAME one of {sorted(fields)}")
+        default = getattr(params, name)
+        if text.strip().lower() == "none":
+            changes[name] = None
+        else:
+            try:
+                changes[name] = int(text) if isinstance(default, int) or name.endswith("_size") else float(text)
+            except ValueError:
+                raise ValueError(f"--param {name}: {text!r} is not a number") from None
+    if args.template_update_threshold is not None:
+        changes["template_update_threshold"] = args.template_update_threshold
+    return params.replace(**changes)
+
+
+def open_sequences(args: argparse.Namespace) -> list:
+    if (args.bag is None) == (args.root is None):
+        raise ValueError("give either --dataset with --root, or --bag (not both)")
+    if args.root is not None:
+        if args.dataset is None:
+            raise ValueError("--root needs --dataset (fe108, coesot or felt)")
+        if args.gt_topic or args.gt_file:
+            raise ValueError("--gt-topic/--gt-file apply to --bag; datasets carry their ground truth")
+        from .datasets import open_dataset
+        return open_dataset(args.root, args.dataset, list_file=args.list_file, names=args.sequences,
+                            frame_period_ns=round(args.frame_period_ms * 1e6))
+    if args.gt_file is not None and len(args.bag) != 1:
+        raise ValueError("--gt-file goes with a single --bag; use --gt-topic for several bags")
+    from .bags import BagSequence
+    return [BagSequence(path, rgb_topic=args.rgb_topic, event_topic=args.event_topic, gt_topic=args.gt_topic,
+                        gt_file=args.gt_file, match_tolerance_ns=round(args.match_tolerance_ms * 1e6))
+            for path in args.bag]
+
+
+def main(args: argparse.Namespace) -> int:
+    from . import report
+    from .run import ModelSpec, RunOptions, run_evaluation
+    try:
+        params = tracker_params(args)
+        sequences = open_sequences(args)
+    except (ValueError, SourceError) as exc:
+        print(f"fetrack eval: error: {exc}", file=sys.stderr)
+        return 2
+    overrides = (("depth", args.depth),) if args.depth is not None else ()
+    options = RunOptions(out_dir=args.out, params=params, write_bags=not args.no_bags, bag_storage=args.bag_storage,
+                         model=ModelSpec(args.model, str(args.checkpoint) if args.checkpoint else None, overrides,
+                                         args.device))
+    if args.checkpoint is None:
+        print("fetrack eval: warning: no --checkpoint, the network has random weights", file=sys.stderr)
+    title = args.title or (f"{args.dataset} ({args.root})" if args.root else "bags")
+    try:
+        result = run_evaluation(sequences, options, jobs=args.jobs, resume=not args.no_resume,
+                                progress=not args.no_progress, title=title, label=args.label)
+    except SourceError as exc:
+        print(f"fetrack eval: error: {exc}", file=sys.stderr)
+        return 2
+    if result["summary"] is None:
+        print(f"tracked {len(result['runs'])} sequence(s) without ground truth; results in {args.out / 'results'}")
+        return 0
+    summary = result["summary"]
+    print(report.markdown_table([report.overall_row(summary)]), end="")
+    print(f"report: {result['report']['markdown']}")
+    return 0
