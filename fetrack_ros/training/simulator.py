@@ -1,0 +1,239 @@
+"""Synthetic RGB + event tracking sequences, deterministic per seed.
+
+One seed gives one sequence: a random imaging condition (:data:`~.camera.CONDITIONS`), a
+procedural :class:`~.scene.Scene` (textured target, distractors, optional occluder, camera pan
+and zoom, scale change), and then, frame by frame:
+
+- the scene is sampled ``K`` times per frame interval (``K`` grows with the motion speed so a
+  sample never moves things by more than ``max_substep_motion_px``);
+- every sample feeds the DVS model (:mod:`.dvs`): the frame's events are those of
+  ``[previous stamp, stamp)``;
+- the RGB frame integrates the samples of its exposure (which ends at the stamp) and goes
+  through the camera model (:mod:`.camera`): blur, gain, noise, clipping, gamma;
+- the ground truth is the target's box at the stamp, clipped to the image.
+
+:class:`SyntheticSequence` exposes a seed as an evaluation :class:`~fetrack_ros.evaluation.sequence.Sequence`
+whose frames carry raw ``events`` (render them with ``fetrack_ros.events.render_ahu``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from ..evaluation.sequence import Frame, Sequence
+from ..events.event_types import EVENT_DTYPE
+from .camera import CONDITIONS, DEGRADED_CONDITIONS, CameraSettings, expose, random_settings
+from .dvs import DvsParams, DvsSimulator, log_intensity
+from .scene import Crossing, Scene, SceneObject, Wobble, make_background, make_sprite, random_palette
+
+NS_PER_US = 1000
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """What a synthetic sequence looks like (sizes in pixels, speeds in pixels per second).
+
+    ``condition``: one of :data:`~.camera.CONDITIONS`, or ``"random"``: degraded with probability
+    ``degraded_fraction`` (then uniformly among the degraded ones), else ``normal``.
+    """
+
+    height: int = 260
+    width: int = 346
+    num_frames: int = 100
+    frame_period_us: int = 33_333
+    substeps: int = 6
+    max_substep_motion_px: float = 2.0
+    max_substeps: int = 24
+    condition: str = "random"
+    degraded_fraction: float = 0.5
+    target_size_px: tuple[float, float] = (24.0, 72.0)       # sqrt(w * h) range
+    target_aspect: tuple[float, float] = (0.5, 2.0)          # w / h range
+    target_speed_px_s: tuple[float, float] = (20.0, 120.0)
+    scale_change: float = 0.35                               # max |log size factor|
+    distractors: tuple[int, int] = (0, 3)                    # inclusive range
+    similar_distractor_prob: float = 0.5
+    occlusion_prob: float = 0.3
+    camera_pan_px: float = 30.0
+    camera_speed_px_s: float = 25.0
+    camera_zoom: float = 0.08                                # max |log zoom|
+    events: bool = True
+    dvs: DvsParams = field(default_factory=DvsParams)
+
+    def __post_init__(self) -> None:
+        if self.condition != "random" and self.condition not in CONDITIONS:
+            raise ValueError(f"SimConfig.condition must be 'random' or one of {CONDITIONS}, got {self.condition!r}")
+        for name in ("height", "width", "num_frames", "frame_period_us", "substeps", "max_substeps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"SimConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_substeps < self.substeps:
+            raise ValueError(f"SimConfig.max_substeps ({self.max_substeps}) must be >= substeps ({self.substeps})")
+        if min(self.height, self.width) < 2.5 * self.target_size_px[1]:
+            raise ValueError(f"SimConfig: a {self.width}x{self.height} image is too small for targets up to "
+                             f"{self.target_size_px[1]} px; lower target_size_px")
+
+    def replace(self, **changes) -> "SimConfig":
+        if isinstance(changes.get("dvs"), dict):
+            changes["dvs"] = dataclasses.replace(self.dvs, **changes["dvs"])
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SimConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown SimConfig field(s) {unknown}; known: {sorted(known)}")
+        data = dict(data)
+        if "dvs" in data:
+            data["dvs"] = DvsParams(**data["dvs"])
+        for name in ("target_size_px", "target_aspect", "target_speed_px_s", "distractors"):
+            if name in data:
+                data[name] = tuple(data[name])
+        return cls(**data)
+
+
+def pick_condition(rng: np.random.Generator, config: SimConfig) -> str:
+    if config.condition != "random":
+        return config.condition
+    if rng.random() < config.degraded_fraction:
+        return DEGRADED_CONDITIONS[rng.integers(len(DEGRADED_CONDITIONS))]
+    return "normal"
+
+
+def make_scene(rng: np.random.Generator, config: SimConfig, settings: CameraSettings) -> Scene:
+    """A random scene for ``config`` (all randomness from ``rng``)."""
+    H, W = config.height, config.width
+    duration = config.num_frames * config.frame_period_us * 1e-6
+    smax = math.exp(config.scale_change)
+
+    def random_object(size: float, aspect: float, palette=None) -> tuple[np.ndarray, np.ndarray]:
+        wh = np.array([size * math.sqrt(aspect), size / math.sqrt(aspect)])
+        # Sprites are drawn at 1.5x the largest on-screen size so that rendering mostly shrinks.
+        res = np.maximum(4, np.round(wh * smax * 1.5)).astype(int)
+        return make_sprite(rng, int(res[1]), int(res[0]), palette), wh
+
+    def wobble_in_frame(wh: np.ndarray, speed: float) -> Wobble:
+        room = np.array([W, H]) / 2 - wh * smax / 2 - 4
+        room = np.maximum(room, 1.0)
+        extent = room * rng.uniform(0.3, 1.0, 2)
+        center = np.array([W, H]) / 2 + rng.uniform(-1, 1, 2) * (room - extent)
+        return Wobble.random(rng, center, extent, speed)
+
+    def log_scale() -> Wobble:
+        amp = rng.uniform(0.0, config.scale_change)
+        return Wobble.random(rng, [0.0], [amp], speed=amp * rng.uniform(0.3, 1.5), components=1)
+
+    target_palette = random_palette(rng, 3)
+    size = rng.uniform(*config.target_size_px)
+    aspect = math.exp(rng.uniform(math.log(config.target_aspect[0]), math.log(config.target_aspect[1])))
+    speed = rng.uniform(*config.target_speed_px_s) * settings.speed_factor
+    sprite, wh = random_object(size, aspect, target_palette)
+    target = SceneObject(sprite, wobble_in_frame(wh, speed), wh, log_scale())
+
+    behind, front = [], []
+    for _ in range(int(rng.integers(config.distractors[0], config.distractors[1] + 1))):
+        similar = rng.random() < config.similar_distractor_prob
+        palette = np.clip(target_palette + rng.normal(0, 0.08, (3, 3)), 0.02, 1) if similar else None
+        d_size = size * rng.uniform(0.7, 1.3)
+        d_sprite, d_wh = random_object(d_size, aspect * rng.uniform(0.8, 1.25), palette)
+        obj = SceneObject(d_sprite, wobble_in_frame(d_wh, rng.uniform(*config.target_speed_px_s) * settings.speed_factor),
+                          d_wh, log_scale())
+        (front if rng.random() < 0.3 else behind).append(obj)
+    if rng.random() < config.occlusion_prob:
+        t_occ = duration * rng.uniform(0.3, 0.8)
+        o_size = size * rng.uniform(0.8, 1.5)
+        o_sprite, o_wh = random_object(o_size, math.exp(rng.uniform(-0.7, 0.7)))
+        angle = rng.uniform(0, 2 * np.pi)
+        velocity = rng.uniform(60, 180) * np.array([math.cos(angle), math.sin(angle)])
+        crossing = Crossing(target.box(t_occ)[:2] + target.box(t_occ)[2:] / 2, t_occ, velocity)
+        front.append(SceneObject(o_sprite, crossing, o_wh, Wobble.random(rng, [0.0], [0.0], 0.0, components=1)))
+    layers = behind + [target] + front
+
+    pan = config.camera_pan_px * rng.uniform(0, 1)
+    camera = Wobble.random(rng, [0.0, 0.0], [pan, pan], config.camera_speed_px_s * rng.uniform(0, 1) * settings.speed_factor)
+    zoom_amp = rng.uniform(0, config.camera_zoom)
+    zoom = Wobble.random(rng, [0.0], [zoom_amp], zoom_amp * rng.uniform(0.2, 1.0), components=1)
+    margin = math.exp(config.camera_zoom)
+    bg_h, bg_w = int(H * margin + 2 * config.camera_pan_px + 8), int(W * margin + 2 * config.camera_pan_px + 8)
+    background = make_background(rng, bg_h, bg_w)
+    return Scene(H, W, background, camera, zoom, layers, len(behind), settings.illumination)
+
+
+def clip_box(box: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``[x, y, w, h]`` clipped to the image; zero size when nothing is inside."""
+    x1, y1 = max(0.0, box[0]), max(0.0, box[1])
+    x2, y2 = min(float(width), box[0] + box[2]), min(float(height), box[1] + box[3])
+    return np.array([x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1)])
+
+
+class SyntheticSequence(Sequence):
+    """One simulated sequence as an evaluation :class:`Sequence` (frames carry raw ``events``).
+
+    Frame ``i`` is stamped ``(i + 1) * frame_period`` ns; its events cover ``[stamp_{i-1}, stamp_i)``
+    (``[0, stamp_0)`` for frame 0), times in whole microseconds. Iterating twice gives identical
+    frames. ``condition`` and ``settings`` tell how the RGB camera was degraded.
+    """
+
+    def __init__(self, seed: int, config: SimConfig | None = None):
+        self.seed = int(seed)
+        self.config = config or SimConfig()
+        scene_seed, self._noise_seed, self._dvs_seed = np.random.SeedSequence([self.seed, 0x5EE0]).spawn(3)
+        rng = np.random.default_rng(scene_seed)
+        self.condition = pick_condition(rng, self.config)
+        self.settings = random_settings(rng, self.condition)
+        self.scene = make_scene(rng, self.config, self.settings)
+        self.name = f"synthetic_{self.seed:06d}_{self.condition}"
+        cfg = self.config
+        self.stamps_ns = (np.arange(1, cfg.num_frames + 1, dtype=np.int64) * cfg.frame_period_us * NS_PER_US)
+        self._gt = np.stack([clip_box(self.scene.target_box(t * 1e-9), cfg.height, cfg.width) for t in self.stamps_ns])
+        self.substeps = self._substeps()
+
+    def __len__(self) -> int:
+        return self.config.num_frames
+
+    @property
+    def gt_xywh(self) -> np.ndarray:
+        return self._gt.copy()
+
+    @property
+    def degraded(self) -> bool:
+        return self.condition != "normal"
+
+    def _substeps(self) -> int:
+        """Samples per frame interval: enough that nothing moves more than max_substep_motion_px."""
+        cfg = self.config
+        speed = max(float(obj.center.max_speed.max()) if isinstance(obj.center, Wobble)
+                    else float(np.abs(obj.center.velocity).max()) for obj in self.scene.layers)
+        speed += float(self.scene.camera.max_speed.max())
+        per_frame = speed * cfg.frame_period_us * 1e-6
+        return int(min(cfg.max_substeps, max(cfg.substeps, math.ceil(per_frame / cfg.max_substep_motion_px))))
+
+    def frames(self) -> Iterator[Frame]:
+        cfg, scene, k = self.config, self.scene, self.substeps
+        noise_rng = np.random.default_rng(self._noise_seed)
+        dvs = None
+        if cfg.events:
+            params = dataclasses.replace(cfg.dvs, noise_rate_hz=cfg.dvs.noise_rate_hz * self.settings.dvs_noise_factor)
+            dvs = DvsSimulator(cfg.height, cfg.width, params, np.random.default_rng(self._dvs_seed))
+            dvs.reset(log_intensity(scene.render(0.0), params.log_eps), 0)
+        exposed = max(1, round(self.settings.exposure_fraction * k))   # samples inside the exposure
+        period = cfg.frame_period_us
+        for i, stamp_ns in enumerate(self.stamps_ns):
+            start_us = i * period
+            light = np.zeros((cfg.height, cfg.width, 3), np.float32)
+            events = []
+            for j in range(1, k + 1):
+                t_us = start_us + (period * j) // k
+                if dvs is None and j <= k - exposed:
+                    continue
+                radiance = scene.render(t_us * 1e-6)
+                if dvs is not None:
+                    events.append(dvs.step(log_intensity(radiance, dvs.params.log_eps), t_us * NS_PER_US))
+                if j > k - exposed:
+                    light += radiance
+            rgb = expose(light / exposed, self.settings, noise_rng)
+            ev = np.concatenate(events) if events else np.zeros(0, EVENT_DTYPE)
+            yield Frame(index=i, stamp_ns=int(stamp_ns), rgb=rgb, events=ev, gt_xywh=self._gt[i].copy())
