@@ -1,0 +1,104 @@
+"""ROS message <-> numpy conversions at the node's boundary (no cv_bridge).
+
+Works on rclpy messages and on ``rosbags`` messages alike (duck-typed on the fields):
+
+- stamps (``builtin_interfaces/Time``) <-> int64 nanoseconds;
+- ``sensor_msgs/Image`` (any encoding ``rosbags-image`` knows: rgb8, bgr8, rgba8, bgra8, mono8,
+  mono16, bayer_*, yuv422 variants, ...) and ``sensor_msgs/CompressedImage`` -> ``H x W x 3`` uint8
+  RGB, the package's image convention;
+- ``H x W x 3`` uint8 RGB -> ``sensor_msgs/Image`` (rgb8), for the debug and event-frame outputs.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+NS_PER_S = 1_000_000_000
+
+
+class ImageConversionError(ValueError):
+    """An image message that cannot be turned into an RGB array (the message says why)."""
+
+
+def stamp_to_ns(stamp) -> int:
+    """``builtin_interfaces/Time`` (``sec``, ``nanosec``) -> int nanoseconds."""
+    return int(stamp.sec) * NS_PER_S + int(stamp.nanosec)
+
+
+def ns_to_stamp(ns: int, stamp) -> object:
+    """Write int nanoseconds into the ``sec``/``nanosec`` of ``stamp`` (a Time message); return it."""
+    sec, nanosec = divmod(int(ns), NS_PER_S)
+    stamp.sec, stamp.nanosec = sec, nanosec
+    return stamp
+
+
+def image_to_rgb(msg) -> np.ndarray:
+    """An Image or CompressedImage message as a C-contiguous ``H x W x 3`` uint8 RGB array.
+
+    Row padding (``step`` larger than a row) is removed; 16-bit encodings are scaled to 8 bit;
+    colour conversion (BGR, Bayer, YUV, grey, alpha) is done by OpenCV through rosbags-image.
+    Raises :class:`ImageConversionError` naming the encoding or field that is wrong.
+    """
+    if hasattr(msg, "format"):
+        return _compressed_to_rgb(msg)
+    from rosbags.image.image import ImageError, convert_color, to_cvtype
+
+    encoding = str(msg.encoding)
+    try:
+        _, _, typestr, channels = to_cvtype(encoding)
+    except ImageError as exc:
+        raise ImageConversionError(f"image encoding {encoding!r} is not supported ({exc})") from None
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    dtype = np.dtype(typestr)
+    row_bytes = width * channels * dtype.itemsize
+    if height < 1 or width < 1:
+        raise ImageConversionError(f"image is empty: height={height}, width={width}")
+    if step < row_bytes:
+        raise ImageConversionError(f"image step {step} is smaller than a row of {width} px x {channels} "
+                                   f"channel(s) of {dtype} ({row_bytes} bytes), encoding {encoding!r}")
+    data = np.frombuffer(msg.data, np.uint8)
+    if data.size < step * (height - 1) + row_bytes:
+        raise ImageConversionError(f"image data has {data.size} bytes, expected {step * height} "
+                                   f"(height {height} x step {step}), encoding {encoding!r}")
+    rows = np.lib.stride_tricks.as_strided(data, (height, row_bytes), (step, 1))
+    pixels = np.ascontiguousarray(rows).view(dtype)
+    if dtype.itemsize > 1 and bool(msg.is_bigendian) != (sys.byteorder == "big"):
+        pixels = pixels.byteswap()
+    pixels = pixels.reshape((height, width) if channels == 1 else (height, width, channels))
+    try:
+        rgb = convert_color(pixels, encoding, "rgb8")
+    except ImageError as exc:
+        raise ImageConversionError(f"cannot convert image encoding {encoding!r} to rgb8 ({exc})") from None
+    return _as_rgb8(rgb, encoding)
+
+
+def _compressed_to_rgb(msg) -> np.ndarray:
+    import cv2
+
+    data = np.frombuffer(msg.data, np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise ImageConversionError(f"compressed image ({msg.format!r}, {data.size} bytes) could not be decoded")
+    return np.ascontiguousarray(image[..., ::-1])  # OpenCV decodes to BGR
+
+
+def _as_rgb8(image: np.ndarray, encoding: str) -> np.ndarray:
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ImageConversionError(f"image encoding {encoding!r} converted to shape {image.shape} "
+                                   f"{image.dtype}, not H x W x 3 uint8")
+    return np.ascontiguousarray(image)
+
+
+def rgb_to_image(rgb: np.ndarray, header, image_type) -> object:
+    """An ``image_type`` (sensor_msgs/Image) message with encoding rgb8 holding ``rgb``."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb_to_image needs an H x W x 3 uint8 array, got {rgb.shape} {rgb.dtype}")
+    msg = image_type()
+    msg.header = header
+    msg.height, msg.width = int(rgb.shape[0]), int(rgb.shape[1])
+    msg.encoding = "rgb8"
+    msg.is_bigendian = 0
+    msg.step = 3 * msg.width
+    msg.data = np.ascontiguousarray(rgb).tobytes()
+    return msg

@@ -1,0 +1,170 @@
+"""Event messages -> decoded events in the image clock (the event side of the node).
+
+Message types are imported only when their mode is selected (:func:`message_type`); a missing
+package gives :class:`MissingPackageError` naming it. :class:`EventDecoding` keeps one stateful
+decoder per stream (encoding and geometry), maps sensor time to image time (header stamps
+through :class:`~fetrack_ros.events.ClockOffsetEstimator`, or a fixed offset) and reports each
+problem as an :class:`EventInputError` with a diagnostics reason.
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from fetrack_ros.events import EVENT_DTYPE, ClockOffsetEstimator, EventDecodeError, make_events
+
+from .conversions import stamp_to_ns
+
+#: event_input parameter value -> (package, module, message name)
+MESSAGE_TYPES = {
+    "event_packet": ("event_camera_msgs", "event_camera_msgs.msg", "EventPacket"),
+    "dvs_event_array": ("dvs_msgs", "dvs_msgs.msg", "EventArray"),
+    "prophesee_event_array": ("prophesee_event_msgs", "prophesee_event_msgs.msg", "EventArray"),
+}
+
+
+class MissingPackageError(RuntimeError):
+    """The message package of the selected event input is not installed."""
+
+
+class EventInputError(ValueError):
+    """An event message that was skipped; ``reason`` is its diagnostics key."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def message_type(mode: str):
+    """The ROS message class of event input ``mode``; raises MissingPackageError naming the package."""
+    package, module, name = MESSAGE_TYPES[mode]
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError:
+        raise MissingPackageError(
+            f"event_input '{mode}' needs the ROS package {package} ({package}/msg/{name}), which is not "
+            f"installed; install it or choose another event_input") from None
+
+
+class EventDecoding:
+    """Stateful decoding of one event topic.
+
+    ``clock``: ``"header"`` estimates the sensor-to-image clock offset from packet header stamps;
+    ``"fixed"`` adds ``fixed_offset_ns`` to every event time.
+    """
+
+    def __init__(self, mode: str, clock: str, fixed_offset_ns: int = 0) -> None:
+        if mode not in MESSAGE_TYPES:
+            raise ValueError(f"event input {mode!r} does not carry events; expected one of {sorted(MESSAGE_TYPES)}")
+        if clock not in ("header", "fixed"):
+            raise ValueError(f"event clock {clock!r} unknown; expected 'header' or 'fixed'")
+        self.mode = mode
+        self.clock = ClockOffsetEstimator(fixed_offset_ns=None if clock == "header" else int(fixed_offset_ns))
+        self._decoders: dict[tuple, object] = {}
+        self.geometry: tuple[int, int] | None = None  # (height, width) of the last message
+
+    def decode(self, msg) -> tuple[np.ndarray, bool]:
+        """``(events, malformed)``: the message's events (:data:`EVENT_DTYPE`, ``t`` in the image
+        clock, ns; may be empty) and whether the decoder met words it could not interpret (the
+        events around them are kept).
+
+        Raises :class:`EventInputError` (with the diagnostics reason) for a message that was skipped.
+        """
+        height, width = int(msg.height), int(msg.width)
+        if height < 1 or width < 1 or height > 0xFFFF or width > 0xFFFF:
+            raise EventInputError("events.bad_geometry", f"event message has geometry {width}x{height}; "
+                                  f"expected 1..65535 pixels each")
+        self.geometry = (height, width)
+        malformed, sensor_start = False, None
+        if self.mode == "event_packet":
+            events, sensor_start, malformed = self._decode_packet(msg, height, width)
+        else:
+            events = _legacy_events(msg)
+        if len(events) == 0:
+            return events, malformed
+        if self.clock.fixed_offset_ns is None:
+            start = sensor_start if sensor_start is not None else int(events["t"][0])
+            self.clock.update(stamp_to_ns(msg.header.stamp), start)
+        events["t"] += self.clock.offset_ns
+        return events, malformed
+
+    def _decode_packet(self, msg, height: int, width: int):
+        encoding = str(msg.encoding)
+        key = (encoding, height, width)
+        decoder = self._decoders.get(key)
+        if decoder is None:
+            decoder = self._decoders[key] = _make_decoder(encoding, width, height)
+        before = _problem_count(decoder)
+        try:
+            events = decoder.decode(msg)
+        except EventDecodeError as exc:
+            raise EventInputError("events.malformed_packet", f"{encoding} packet seq {msg.seq}: {exc}") from None
+        return events, getattr(decoder, "packet_start_time_ns", None), _problem_count(decoder) != before
+
+
+def _problem_count(decoder) -> int:
+    stats = getattr(decoder, "stats", None)
+    return sum(getattr(stats, name, 0) for name in ("unsupported_words", "odd_bytes"))
+
+
+class _BytesDecoder:
+    """Adapts a decoder of ``bytes`` payloads (ours) to ``decode(msg)``; keeps its stats and start time."""
+
+    def __init__(self, decoder) -> None:
+        self._decoder = decoder
+        self.stats = getattr(decoder, "stats", None)
+
+    @property
+    def packet_start_time_ns(self):
+        return getattr(self._decoder, "packet_start_time_ns", None)
+
+    def decode(self, msg) -> np.ndarray:
+        return self._decoder.decode(np.frombuffer(msg.events, np.uint8))
+
+
+def _make_decoder(encoding: str, width: int, height: int):
+    """A decoder for ``encoding``: ours for evt3 (and mono when present), else event_camera_py."""
+    if encoding == "evt3":
+        from fetrack_ros.events.evt3 import Evt3Decoder
+        return _BytesDecoder(Evt3Decoder(width, height))
+    try:
+        from fetrack_ros.events import make_decoder  # the events package's factory, when present
+        return _BytesDecoder(make_decoder(encoding, width, height))
+    except (ImportError, ValueError, KeyError):
+        pass
+    try:
+        import event_camera_py
+    except ImportError:
+        raise EventInputError("events.unknown_encoding",
+                              f"no decoder for event encoding {encoding!r}: this package decodes evt3"
+                              f" (and mono); other encodings need event_camera_py") from None
+    return _EventCameraPyDecoder(event_camera_py.Decoder())
+
+
+class _EventCameraPyDecoder:
+    """event_camera_py's decoder (libcaer and other encodings); its CD times are microseconds."""
+
+    stats = None
+    packet_start_time_ns = None
+
+    def __init__(self, decoder) -> None:
+        self._decoder = decoder
+
+    def decode(self, msg) -> np.ndarray:
+        try:
+            self._decoder.decode(msg)
+            cd = self._decoder.get_cd_events()
+        except RuntimeError as exc:
+            raise EventDecodeError(str(exc)) from None
+        return make_events(cd["x"], cd["y"], np.asarray(cd["t"], np.int64) * 1000, cd["p"])
+
+
+def _legacy_events(msg) -> np.ndarray:
+    """dvs_msgs / prophesee_event_msgs EventArray (one struct per event; ts = ROS time)."""
+    items = msg.events
+    if not len(items):
+        return np.zeros(0, EVENT_DTYPE)
+    return make_events([e.x for e in items], [e.y for e in items],
+                       [e.ts.sec * 1_000_000_000 + e.ts.nanosec for e in items],
+                       [bool(e.polarity) for e in items])

@@ -1,0 +1,205 @@
+"""The tracker node's parameters: one table of specs, declared with descriptors, validated.
+
+Each :class:`ParamSpec` says name, default (its type is the parameter type), description, unit,
+numeric range or allowed values, and whether it is read-only (a change needs a restart).
+:func:`validate` checks one value against its spec and returns the reason when it is not
+acceptable; rclpy applies the same ranges through the descriptors. Tracker settings map 1:1 onto
+:class:`~fetrack_ros.tracking.TrackerParams`; cross-field rules (e.g. wider >= normal search
+factor) come from that class, so there is one source for them.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from fetrack_ros.tracking import TrackerParams
+
+EVENT_INPUTS = ("event_packet", "event_frames", "dvs_event_array", "prophesee_event_array")
+WINDOW_POLICY_NAMES = ("between_frames", "fixed", "exposure")
+EVENT_CLOCKS = ("auto", "header", "fixed")
+QUEUE_POLICIES = ("newest", "oldest")
+RELIABILITIES = ("best_effort", "reliable")
+DURABILITIES = ("volatile", "transient_local")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One declared parameter. ``default``'s Python type is the ROS type (list = double array)."""
+
+    name: str
+    default: object
+    description: str
+    read_only: bool = True
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    pattern: re.Pattern | None = None
+    unit: str = ""
+
+    @property
+    def constraints(self) -> str:
+        parts = []
+        if self.choices:
+            parts.append("one of " + ", ".join(self.choices))
+        if self.low is not None:
+            parts.append(f"range [{self.low}, {self.high}]" + (f" {self.unit}" if self.unit else ""))
+        elif self.unit:
+            parts.append(f"unit {self.unit}")
+        if self.pattern is not None:
+            parts.append(f"matches {self.pattern.pattern}")
+        parts.append("read-only (restart to change)" if self.read_only else "dynamic")
+        return "; ".join(parts)
+
+
+def _qos(prefix: str, what: str, reliability: str, depth: int) -> list[ParamSpec]:
+    return [
+        ParamSpec(f"qos.{prefix}.reliability", reliability, f"QoS reliability of {what}", choices=RELIABILITIES),
+        ParamSpec(f"qos.{prefix}.depth", depth, f"QoS history depth (KeepLast) of {what}", low=1, high=100000),
+        ParamSpec(f"qos.{prefix}.durability", "volatile", f"QoS durability of {what}", choices=DURABILITIES),
+    ]
+
+
+#: Tracker settings, dynamic (they apply from the next frame); names as in TrackerParams.
+TRACKER_SPECS = [
+    ParamSpec("template_update_threshold", 0.5,
+              "Replace the template when a frame's confidence reaches this; 1.0 disables the update",
+              read_only=False, low=0.0, high=1.0),
+    ParamSpec("template_update_interval", 25,
+              "At most one template update per this many frames", read_only=False, low=1, high=1_000_000,
+              unit="frames"),
+    ParamSpec("peak_score_threshold", 0.2,
+              "A frame whose peak score is below this is low-confidence and counts as a failed search",
+              read_only=False, low=0.0, high=1.0),
+    ParamSpec("failed_search_threshold", 8,
+              "Failed searches after which the wider re-detection search starts (status lost)",
+              read_only=False, low=1, high=1_000_000, unit="frames"),
+    ParamSpec("search_factor", 4.0, "Search crop side as a multiple of sqrt(w*h) of the previous box",
+              read_only=False, low=0.5, high=20.0),
+    ParamSpec("wider_search_factor", 6.0, "Search factor of the re-detection (lost) state; >= search_factor",
+              read_only=False, low=0.5, high=20.0),
+    ParamSpec("template_factor", 2.0, "Template crop side as a multiple of sqrt(w*h) of the box",
+              read_only=False, low=0.5, high=20.0),
+    ParamSpec("clip_margin", 10.0, "Pixels of the box kept inside the image (also its minimum size)",
+              read_only=False, low=0.0, high=10000.0, unit="px"),
+]
+
+SPECS: list[ParamSpec] = [
+    # -- model and runtime
+    ParamSpec("checkpoint", "", "Weights file (official .pth.tar, state dict, or this project's "
+              "checkpoint); empty = the packaged default model"),
+    ParamSpec("model", "vim_s", "Network configuration", choices=("vim_s", "vim_t")),
+    ParamSpec("model_depth", 0, "Number of backbone layers; 0 = the configuration's own (24)", low=0, high=64),
+    ParamSpec("device", "auto", "Inference device: auto (cuda when available), cpu, cuda, cuda:N",
+              pattern=DEVICE_PATTERN),
+    ParamSpec("precision", "fp32", "Inference precision (fp16/bf16 only on cuda)", choices=("fp32", "fp16", "bf16")),
+    ParamSpec("scan_backend", "auto", "Selective-scan implementation", choices=("auto", "cuda", "torch", "reference")),
+    # -- inputs
+    ParamSpec("event_input", "event_packet", "Event input: event_camera_msgs/EventPacket on ~events "
+              "(evt3, mono), pre-rendered event frames (sensor_msgs/Image) on ~event_frames, or legacy "
+              "dvs_msgs / prophesee_event_msgs EventArray on ~events", choices=EVENT_INPUTS),
+    ParamSpec("image_transport", "raw", "RGB input: raw = sensor_msgs/Image on ~image, compressed = "
+              "sensor_msgs/CompressedImage on ~image/compressed", choices=("raw", "compressed")),
+    ParamSpec("window_policy", "between_frames", "Which events belong to an image: between_frames = "
+              "previous image stamp to this one; fixed = window_duration before the stamp; exposure = "
+              "[stamp + exposure_offset, + exposure_time)", choices=WINDOW_POLICY_NAMES),
+    ParamSpec("window_duration", 0.033, "Fixed window length, and the first between_frames window",
+              low=1e-6, high=10.0, unit="s"),
+    ParamSpec("window_max_duration", 0.0, "Cap of a between_frames window; 0 = no cap", low=0.0, high=10.0, unit="s"),
+    ParamSpec("exposure_time", 0.01, "Exposure policy: window length", low=1e-6, high=10.0, unit="s"),
+    ParamSpec("exposure_offset", 0.0, "Exposure policy: window start relative to the image stamp",
+              low=-10.0, high=10.0, unit="s"),
+    ParamSpec("event_clock", "auto", "Mapping of event times to image time: header = estimated from "
+              "EventPacket header stamps; fixed = event_clock_offset_ns; auto = header for EventPacket "
+              "input, fixed for legacy arrays (their times are ROS time)", choices=EVENT_CLOCKS),
+    ParamSpec("event_clock_offset_ns", 0, "Image time minus event time (ns) when event_clock is fixed",
+              low=-(2 ** 62), high=2 ** 62, unit="ns"),
+    ParamSpec("max_wait", 0.1, "Longest an image waits for the event stream to pass its window end "
+              "(or for its event frame); then it is processed with what arrived", low=0.0, high=10.0, unit="s"),
+    ParamSpec("event_frame_tolerance", 0.005, "event_frames input: largest stamp difference of a matched "
+              "event frame", low=0.0, high=1.0, unit="s"),
+    ParamSpec("event_buffer_span", 1.0, "Events kept in the buffer (time span)", low=0.01, high=60.0, unit="s"),
+    ParamSpec("max_buffered_events", 10_000_000, "Events kept in the buffer (count)", low=1000, high=1_000_000_000),
+    ParamSpec("renderer", "ahu", "Event-frame rendering fed to the network (ahu: the Event-AHU "
+              "colours the official weights were trained on)", choices=("ahu",)),
+    ParamSpec("queue_size", 1, "Images waiting for inference", low=1, high=1000),
+    ParamSpec("queue_policy", "newest", "When the model is slower than the camera: newest = a new image "
+              "replaces the oldest waiting one; oldest = new images are dropped while the queue is full",
+              choices=QUEUE_POLICIES),
+    *_qos("image", "the RGB image subscription", "best_effort", 5),
+    *_qos("events", "the event subscription", "best_effort", 1000),
+    *_qos("event_frames", "the event-frame subscription", "best_effort", 5),
+    *_qos("output", "the published topics", "reliable", 10),
+    # -- target and outputs
+    ParamSpec("initial_box", [0.0], "Initial target [x, y, w, h] (px) applied to the first image; "
+              "[] or [0.0] = wait for ~/set_target"),
+    ParamSpec("publish_debug_image", True, "Publish ~/debug_image and ~/event_frame (rendered only when "
+              "someone subscribes)", read_only=False),
+    ParamSpec("diagnostics_period", 1.0, "Period of /diagnostics", low=0.01, high=60.0, unit="s"),
+    ParamSpec("autostart", True, "Configure and activate the lifecycle node at start-up"),
+    *TRACKER_SPECS,
+]
+
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+TRACKER_PARAM_NAMES = tuple(spec.name for spec in TRACKER_SPECS)
+
+
+def validate(name: str, value) -> str | None:
+    """``None`` when ``value`` is acceptable for parameter ``name``, else the reason."""
+    spec = SPEC_BY_NAME.get(name)
+    if spec is None:
+        return None  # not ours (e.g. use_sim_time): rclpy checks it
+    expected = type(spec.default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is list:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) for v in value):
+            return f"{name} must be a list of numbers, got {value!r}"
+    elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return f"{name} must be a {expected.__name__}, got {type(value).__name__} {value!r}"
+    if expected is float and not math.isfinite(value):
+        return f"{name} must be finite, got {value}"
+    if spec.low is not None and not spec.low <= value <= spec.high:
+        return f"{name}={value} is outside [{spec.low}, {spec.high}]" + (f" {spec.unit}" if spec.unit else "")
+    if spec.choices is not None and value not in spec.choices:
+        return f"{name}={value!r} is not one of {', '.join(spec.choices)}"
+    if spec.pattern is not None and not spec.pattern.match(value):
+        return f"{name}={value!r} does not match {spec.pattern.pattern}"
+    if name == "initial_box":
+        return _box_reason(value)
+    return None
+
+
+def _box_reason(box) -> str | None:
+    if len(box) == 0 or list(box) == [0.0]:
+        return None
+    if len(box) != 4:
+        return f"initial_box must be [x, y, w, h] (4 numbers) or [], got {len(box)} values"
+    if not all(math.isfinite(v) for v in box) or box[2] <= 0 or box[3] <= 0:
+        return f"initial_box must be finite with w, h > 0, got {list(box)}"
+    return None
+
+
+def initial_box(value) -> list[float] | None:
+    """The configured initial box, or None when none is set."""
+    return None if len(value) == 0 or list(value) == [0.0] else [float(v) for v in value]
+
+
+def tracker_params(values: dict) -> TrackerParams:
+    """TrackerParams from parameter values (names in :data:`TRACKER_PARAM_NAMES`); raises ValueError."""
+    return TrackerParams(**{name: values[name] for name in TRACKER_PARAM_NAMES})
+
+
+def check_tracker_change(current: dict, changes: dict) -> tuple[TrackerParams | None, str | None]:
+    """Validate a change of tracker settings as a whole: (new params, None) or (None, reason)."""
+    merged = {**current, **{k: v for k, v in changes.items() if k in TRACKER_PARAM_NAMES}}
+    merged = {k: float(v) if isinstance(SPEC_BY_NAME[k].default, float) else v for k, v in merged.items()}
+    try:
+        return tracker_params(merged), None
+    except (TypeError, ValueError) as exc:
+        return None, str(exc)
+
+
+def seconds_to_ns(seconds: float) -> int:
+    return int(round(seconds * 1e9))

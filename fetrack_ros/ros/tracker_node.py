@@ -1,0 +1,557 @@
+"""``tracker_node``: the Mamba-FETrack V2 RGB + event tracker as a managed (lifecycle) ROS 2 node.
+
+Run: ``ros2 run fetrack_ros tracker_node --ros-args --params-file config/tracker.yaml`` or
+``python -m fetrack_ros.ros.tracker_node --ros-args -p checkpoint:=weights.pth.tar``.
+
+Topics (relative names: remap them): subscribes ``image`` (sensor_msgs/Image) or
+``image/compressed``, and ``events`` (EventPacket / legacy EventArray) or ``event_frames``
+(sensor_msgs/Image); publishes ``~/track`` (fetrack_ros/Track, header = the image's),
+``~/confidence``, ``~/debug_image`` and ``~/event_frame`` (only while subscribed),
+``~/detections`` (vision_msgs, when installed) and ``/diagnostics``. Services ``~/set_target``
+(fetrack_ros/SetTarget) and ``~/reset`` (std_srvs/Trigger).
+
+Threads: the executor thread runs the callbacks (decode packets into the event buffer, queue
+images, release each image when its events are complete or it waited ``max_wait``, cut its event
+window); one worker thread converts, renders, runs the tracker and publishes. Between them is a
+bounded queue (``queue_size``, ``queue_policy``: newest wins by default). Every image ends as one
+Track or under a named ``dropped.*`` reason on ``/diagnostics``.
+
+Lifecycle: configure loads the model and creates the interfaces, activate starts processing;
+with ``autostart`` (default) the node configures and activates itself.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType,
+                                SetParametersResult)
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Float32
+from std_srvs.srv import Trigger
+
+from fetrack_ros.events import EventBuffer, RenderStats, WindowPolicy, render_ahu
+from fetrack_ros.msg import Track
+from fetrack_ros.srv import SetTarget
+from fetrack_ros.tracking import Tracker
+from fetrack_ros.tracking.inputs import check_box, match_event_frame
+
+from . import parameters as P
+from .annotate import annotate
+from .conversions import ImageConversionError, image_to_rgb, ns_to_stamp, rgb_to_image, stamp_to_ns
+from .diagnostics import Diagnostics, to_diagnostic_array
+from .event_input import EventDecoding, EventInputError, MissingPackageError, message_type
+from .model_loading import StartupError, load_model
+from .qos import qos_from_parameters
+from .synchronizer import EventFrameMatcher, PendingImages, window_passed
+
+NODE_NAME = "tracker_node"
+READY_LINE = "tracker_node active"
+#: An image stamped this much before the previous one is a restart (bag loop): buffers reset.
+TIME_JUMP_BACK_NS = 500_000_000
+_STATUS = {"tracking": Track.STATUS_TRACKING, "low_confidence": Track.STATUS_LOW_CONFIDENCE,
+           "lost": Track.STATUS_LOST}
+
+
+@dataclass
+class Job:
+    """One image on its way to the tracker, with its event data."""
+
+    image: object                 # sensor_msgs/Image or CompressedImage
+    stamp_ns: int
+    events: np.ndarray | None     # event streams: the window's events (image clock)
+    sensor_hw: tuple | None       # event streams: (height, width) of the sensor
+    event_frame: object = None    # event-frame input: the matched sensor_msgs/Image (or None)
+
+
+@dataclass
+class TargetRequest:
+    box: list
+    stamp_ns: int                 # 0 = the next image
+
+
+class TrackerNode(LifecycleNode):
+    """The tracker node; see the module docstring. Parameters: :mod:`fetrack_ros.ros.parameters`."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        self.diag = Diagnostics()
+        self.configure_error: str | None = None
+        for spec in P.SPECS:
+            try:
+                self.declare_parameter(spec.name, spec.default, _descriptor(spec))
+            except Exception as exc:  # a wrongly typed override from the command line or params file
+                raise StartupError(f"parameter '{spec.name}': {' '.join(str(exc).split())}") from None
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._lock = threading.Condition()
+        self._jobs: deque[Job] = deque()
+        self._worker: threading.Thread | None = None
+        self._stop = False
+        self._active = False
+        self._entities: list = []
+        self._tracker: Tracker | None = None
+        self._tracking = False
+
+    # ------------------------------------------------------------------ parameters
+    def _value(self, name: str):
+        return self.get_parameter(name).value
+
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        changes = {p.name: p.value for p in params}
+        for name, value in changes.items():
+            reason = P.validate(name, value)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+        if any(name in P.TRACKER_PARAM_NAMES for name in changes):
+            current = {name: self._value(name) for name in P.TRACKER_PARAM_NAMES}
+            new_params, reason = P.check_tracker_change(current, changes)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+            with self._lock:
+                self._tracker_params = new_params  # the worker applies it before the next frame
+        if "publish_debug_image" in changes:
+            self._publish_debug = bool(changes["publish_debug_image"])
+        return SetParametersResult(successful=True)
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        try:
+            self._configure()
+        except (StartupError, MissingPackageError) as exc:
+            self.configure_error = str(exc)
+            self.get_logger().error(f"cannot start: {exc}")
+            self._destroy_entities()
+            return TransitionCallbackReturn.FAILURE
+        self.configure_error = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def _configure(self) -> None:
+        values = {spec.name: self._value(spec.name) for spec in P.SPECS}
+        for name, value in values.items():
+            reason = P.validate(name, value)
+            if reason:
+                raise StartupError(f"parameter {reason}")
+        try:
+            self._tracker_params = P.tracker_params(values)
+        except (TypeError, ValueError) as exc:
+            raise StartupError(f"tracker parameters: {exc}") from None
+        self._publish_debug = values["publish_debug_image"]
+        self._mode = values["event_input"]
+        event_type = message_type(self._mode) if self._mode != "event_frames" else Image
+        loaded = load_model(values["model"], values["checkpoint"], values["model_depth"], values["device"],
+                            values["precision"], values["scan_backend"])
+        self._tracker = Tracker(loaded.model, self._tracker_params)
+        self._tracking = False
+        self.diag.info.update({"model": loaded.description, "device": loaded.device,
+                               "backend": values["scan_backend"], "event_input": self._mode})
+        box = P.initial_box(values["initial_box"])
+        self._target: TargetRequest | None = TargetRequest(box, 0) if box else None
+        self._reset_requested = False
+
+        # event side
+        clock = values["event_clock"]
+        if clock == "auto":
+            clock = "header" if self._mode == "event_packet" else "fixed"
+        if self._mode != "event_frames":
+            self._decoding = EventDecoding(self._mode, clock, values["event_clock_offset_ns"])
+        self._buffer = EventBuffer(max_span_ns=P.seconds_to_ns(values["event_buffer_span"]),
+                                   max_events=values["max_buffered_events"], reset_backward_ns=TIME_JUMP_BACK_NS)
+        self._buffer_seen = (0, 0, 0)
+        self._policy = WindowPolicy(kind=values["window_policy"],
+                                    duration_ns=P.seconds_to_ns(values["window_duration"]),
+                                    max_duration_ns=P.seconds_to_ns(values["window_max_duration"]) or None,
+                                    exposure_ns=P.seconds_to_ns(values["exposure_time"]),
+                                    exposure_offset_ns=P.seconds_to_ns(values["exposure_offset"]))
+        self._matcher = EventFrameMatcher(P.seconds_to_ns(values["event_frame_tolerance"]))
+        self._pending = PendingImages(values["max_wait"])
+        self._previous_stamp: int | None = None
+        self._render_stats = RenderStats()
+        self._queue_size, self._queue_policy = values["queue_size"], values["queue_policy"]
+
+        # interfaces
+        qos = {name: qos_from_parameters(self._value, name) for name in ("image", "events", "event_frames", "output")}
+        out = qos["output"]
+        self._pub_track = self.create_lifecycle_publisher(Track, "~/track", out)
+        self._pub_confidence = self.create_lifecycle_publisher(Float32, "~/confidence", out)
+        self._pub_debug = self.create_lifecycle_publisher(Image, "~/debug_image", out)
+        self._pub_event_frame = self.create_lifecycle_publisher(Image, "~/event_frame", out)
+        self._detections = _vision_msgs()
+        self._pub_detections = (self.create_lifecycle_publisher(self._detections[0], "~/detections", out)
+                                if self._detections else None)
+        from diagnostic_msgs.msg import DiagnosticArray
+        self._pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        if values["image_transport"] == "compressed":
+            image_sub = self.create_subscription(CompressedImage, "image/compressed", self._on_image, qos["image"])
+        else:
+            image_sub = self.create_subscription(Image, "image", self._on_image, qos["image"])
+        if self._mode == "event_frames":
+            event_sub = self.create_subscription(Image, "event_frames", self._on_event_frame, qos["event_frames"])
+        else:
+            event_sub = self.create_subscription(event_type, "events", self._on_events, qos["events"])
+        lifecycle_pubs = [self._pub_track, self._pub_confidence, self._pub_debug, self._pub_event_frame]
+        if self._pub_detections is not None:
+            lifecycle_pubs.append(self._pub_detections)
+        self._entities = (
+            [(self.destroy_lifecycle_publisher, pub) for pub in lifecycle_pubs]
+            + [(self.destroy_publisher, self._pub_diagnostics),
+               (self.destroy_subscription, image_sub), (self.destroy_subscription, event_sub),
+               (self.destroy_service, self.create_service(SetTarget, "~/set_target", self._on_set_target)),
+               (self.destroy_service, self.create_service(Trigger, "~/reset", self._on_reset)),
+               (self.destroy_timer, self.create_timer(0.005, self._on_tick)),
+               (self.destroy_timer, self.create_timer(values["diagnostics_period"], self._publish_diagnostics))])
+        self._stop = False
+        self._worker = threading.Thread(target=self._work, name="fetrack_worker", daemon=True)
+        self._worker.start()
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        self._active = True
+        return super().on_activate(state)
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._active = False
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self._destroy_entities()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._active = False
+        self._destroy_entities()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _destroy_entities(self) -> None:
+        self.stop_worker()
+        for destroy, entity in self._entities:
+            destroy(entity)
+        self._entities = []
+        self._tracker = None
+
+    def stop_worker(self) -> None:
+        with self._lock:
+            self._stop = True
+            self._jobs.clear()
+            self._lock.notify_all()
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join(timeout=10.0)
+        self._worker = None
+
+    # ------------------------------------------------------------------ executor thread: inputs
+    def _on_image(self, msg) -> None:
+        if not self._active:
+            self.diag.count("dropped.inactive")
+            return
+        now = time.monotonic()
+        self.diag.count("images.received")
+        self.diag.rate("images")
+        stamp = stamp_to_ns(msg.header.stamp)
+        self._check_stamp_order(stamp)
+        window = self._policy.window(stamp) if self._mode != "event_frames" else None
+        for _ in self._pending.add(msg, stamp, window, now):
+            self.diag.count("dropped.sync_overflow")
+        self._release(now)
+
+    def _check_stamp_order(self, stamp: int) -> None:
+        previous, self._previous_stamp = self._previous_stamp, stamp
+        if previous is None or stamp > previous:
+            return
+        if stamp == previous:
+            self.diag.count("images.duplicate_stamp")
+        elif previous - stamp > TIME_JUMP_BACK_NS:
+            self.diag.count("images.time_jump_back")
+            self._buffer.clear()
+            self._policy.reset()
+            self.get_logger().warning(f"image time jumped back by {(previous - stamp) / 1e9:.3f} s "
+                                      f"(bag loop?): event buffer and window reset")
+        else:
+            self.diag.count("images.out_of_order_stamp")
+
+    def _on_events(self, msg) -> None:
+        if not self._active:
+            return
+        self.diag.count("events.packets")
+        self.diag.rate("event_packets")
+        try:
+            events, malformed = self._decoding.decode(msg)
+        except EventInputError as exc:
+            self.diag.count(exc.reason)
+            self.get_logger().warning(str(exc), throttle_duration_sec=5.0)
+            return
+        if malformed:
+            self.diag.count("events.malformed_packet")
+            self.get_logger().warning(f"event packet {getattr(msg, 'seq', '?')} held words that could not "
+                                      f"be decoded; its other events were kept", throttle_duration_sec=5.0)
+        if len(events):
+            self.diag.count("events.decoded", len(events))
+            self.diag.rate("events", len(events))
+            self._buffer.append(events)
+            self._count_buffer_drops()
+        self._release(time.monotonic())
+
+    def _count_buffer_drops(self) -> None:
+        stats = self._buffer.stats
+        seen = (stats.resets, stats.dropped_span, stats.dropped_count)
+        for reason, new, old in zip(("events.buffer_resets", "events.dropped_span", "events.dropped_count"),
+                                    seen, self._buffer_seen):
+            if new > old:
+                self.diag.count(reason, new - old)
+        self._buffer_seen = seen
+
+    def _on_event_frame(self, msg) -> None:
+        if not self._active:
+            return
+        self.diag.count("events.packets")
+        self.diag.rate("event_packets")
+        self._matcher.add(stamp_to_ns(msg.header.stamp), msg)
+        self._release(time.monotonic())
+
+    def _on_tick(self) -> None:
+        if self._active and len(self._pending):
+            self._release(time.monotonic())
+
+    def _release(self, now: float) -> None:
+        """Move every image whose event data is complete (or that waited max_wait) to the worker."""
+        if self._mode == "event_frames":
+            released = self._pending.release(self._matcher.is_complete, now)
+        else:
+            released = self._pending.release(window_passed(self._buffer.t_last), now)
+        for image in released:
+            if not image.complete:
+                self.diag.count("images.incomplete_events")
+            if self._mode == "event_frames":
+                frame, _ = self._matcher.match(image.stamp_ns)
+                job = Job(image.item, image.stamp_ns, None, None, event_frame=frame)
+            else:
+                if self._decoding.clock.offset_ns is None:
+                    self.diag.count("images.no_clock_offset")
+                job = Job(image.item, image.stamp_ns, self._buffer.window(*image.window), self._decoding.geometry)
+            self._enqueue(job)
+
+    def _enqueue(self, job: Job) -> None:
+        with self._lock:
+            if len(self._jobs) >= self._queue_size:
+                if self._queue_policy == "oldest":
+                    self.diag.count("dropped.queue_overflow")
+                    return
+                self._jobs.popleft()
+                self.diag.count("dropped.skipped_for_newer")
+            self._jobs.append(job)
+            self._lock.notify()
+
+    # ------------------------------------------------------------------ executor thread: services
+    def _on_set_target(self, request, response):
+        box = [request.x, request.y, request.width, request.height]
+        if not all(np.isfinite(box)) or request.width <= 0 or request.height <= 0:
+            self.diag.count("targets.rejected")
+            response.success, response.message = False, f"box {box} must be finite with width, height > 0"
+            return response
+        stamp = stamp_to_ns(request.stamp)
+        with self._lock:
+            self._target = TargetRequest([float(v) for v in box], stamp)
+        response.success = True
+        response.message = (f"target {box} will start tracking on the "
+                            + (f"first image stamped at or after {stamp} ns" if stamp else "next image"))
+        return response
+
+    def _on_reset(self, request, response):
+        with self._lock:
+            self._reset_requested = True
+            self._target = None
+        self.diag.count("tracker.resets")
+        response.success, response.message = True, "tracking stops from the next image until a new target is set"
+        return response
+
+    # ------------------------------------------------------------------ worker thread
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._jobs and not self._stop:
+                    self._lock.wait()
+                if self._stop:
+                    return
+                job = self._jobs.popleft()
+            try:
+                self._process(job)
+            except Exception as exc:  # the node must survive anything one frame can do
+                self.diag.count("dropped.tracker_error")
+                self.get_logger().error(f"frame {job.stamp_ns} ns failed: {type(exc).__name__}: {exc}",
+                                        throttle_duration_sec=5.0)
+
+    def _process(self, job: Job) -> None:
+        try:
+            rgb = image_to_rgb(job.image)
+        except ImageConversionError as exc:
+            self.diag.count("dropped.bad_image")
+            self.get_logger().warning(f"image dropped: {exc}", throttle_duration_sec=5.0)
+            return
+        event_frame = self._event_frame(job, rgb.shape[:2])
+        with self._lock:
+            params, target, reset = self._tracker_params, self._target, self._reset_requested
+            if target is not None and (target.stamp_ns == 0 or job.stamp_ns >= target.stamp_ns):
+                self._target = None
+            else:
+                target = None
+            self._reset_requested = False
+        tracker = self._tracker
+        if tracker is None:
+            return
+        if reset:
+            self._tracking = False
+        if tracker.params is not params:
+            tracker.params = params
+        started = time.perf_counter()
+        track = Track(header=job.image.header, status=Track.STATUS_UNINITIALIZED)
+        track.num_events = len(job.events) if job.events is not None else 0
+        if target is not None:
+            try:
+                tracker.initialize(rgb, event_frame, target.box)
+                self._tracking = True
+                self.diag.count("targets.set")
+                track.status, track.confidence, track.template_updated = Track.STATUS_TRACKING, 1.0, True
+                track.x, track.y, track.width, track.height = target.box
+            except ValueError as exc:
+                self.diag.count("targets.rejected")
+                self.get_logger().warning(f"target rejected: {exc}")
+        elif self._tracking:
+            result = tracker.track(rgb, event_frame)
+            track.status = _STATUS[result.status.value]
+            track.x, track.y, track.width, track.height = result.box
+            track.confidence, track.template_updated = result.confidence, result.template_updated
+        inference_ms = (time.perf_counter() - started) * 1e3
+        self._publish(track, rgb, event_frame)
+        latency_ms = (self.get_clock().now().nanoseconds - job.stamp_ns) / 1e6
+        self.diag.latency(latency_ms, inference_ms)
+
+    def _event_frame(self, job: Job, rgb_hw) -> np.ndarray:
+        """The event frame at the RGB size; a blank one (counted) when there is none or it does not fit."""
+        frame = None
+        if job.events is not None:
+            if not len(job.events):
+                self.diag.count("images.empty_event_window")
+            if job.sensor_hw is not None:
+                before = self._render_stats.out_of_bounds
+                frame = render_ahu(job.events, *job.sensor_hw, stats=self._render_stats)
+                if self._render_stats.out_of_bounds > before:
+                    self.diag.count("events.out_of_sensor", self._render_stats.out_of_bounds - before)
+        elif job.event_frame is None:
+            self.diag.count("images.no_event_frame")
+        else:
+            try:
+                frame = image_to_rgb(job.event_frame)
+            except ImageConversionError as exc:
+                self.diag.count("images.no_event_frame")
+                self.get_logger().warning(f"event frame unusable: {exc}", throttle_duration_sec=5.0)
+        if frame is not None:
+            try:
+                return match_event_frame(frame, rgb_hw)
+            except ValueError as exc:
+                self.diag.count("images.event_size_mismatch")
+                self.get_logger().warning(str(exc), throttle_duration_sec=5.0)
+        return np.full((*rgb_hw, 3), 255, np.uint8)
+
+    def _publish(self, track, rgb: np.ndarray, event_frame: np.ndarray) -> None:
+        self._pub_track.publish(track)
+        self.diag.count("tracks.published")
+        self.diag.rate("tracks")
+        self._pub_confidence.publish(Float32(data=float(track.confidence)))
+        tracked = track.status != Track.STATUS_UNINITIALIZED
+        if self._pub_detections is not None and tracked:
+            self._pub_detections.publish(_detection_array(self._detections, track))
+        if self._publish_debug and self._pub_debug.get_subscription_count():
+            status = {v: k for k, v in _STATUS.items()}.get(track.status, "uninitialized")
+            box = (track.x, track.y, track.width, track.height) if tracked else None
+            image = annotate(rgb, box, track.confidence if tracked else None, status)
+            self._pub_debug.publish(rgb_to_image(image, track.header, Image))
+        if self._publish_debug and self._pub_event_frame.get_subscription_count():
+            self._pub_event_frame.publish(rgb_to_image(event_frame, track.header, Image))
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            queued = len(self._jobs)
+        self.diag.info["queue.waiting"] = str(queued)
+        self.diag.info["tracking"] = str(self._tracking)
+        state = "active" if self._active else "inactive"
+        level = "WARN" if self.diag.dropped_total() else "OK"
+        message = f"{state}, {'tracking' if self._tracking else 'no target'}"
+        self._pub_diagnostics.publish(to_diagnostic_array(
+            self.diag, f"{self.get_name()}: tracker", self.diag.info.get("device", ""),
+            self.get_clock().now().to_msg(), message, level))
+
+
+def _descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
+    types = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
+             float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
+             list: ParameterType.PARAMETER_DOUBLE_ARRAY}
+    descriptor = ParameterDescriptor(description=spec.description + (f" [{spec.unit}]" if spec.unit else ""),
+                                     type=types[type(spec.default)], read_only=spec.read_only,
+                                     additional_constraints=spec.constraints)
+    if spec.low is not None and isinstance(spec.default, float):
+        descriptor.floating_point_range = [FloatingPointRange(from_value=float(spec.low), to_value=float(spec.high))]
+    elif spec.low is not None and isinstance(spec.default, int):
+        descriptor.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
+    return descriptor
+
+
+def _vision_msgs():
+    """(Detection2DArray, Detection2D, ObjectHypothesisWithPose) when vision_msgs is installed, else None."""
+    try:
+        from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+    except ImportError:
+        return None
+    return Detection2DArray, Detection2D, ObjectHypothesisWithPose
+
+
+def _detection_array(types, track):
+    array_type, detection_type, hypothesis_type = types
+    detection = detection_type(header=track.header)
+    detection.bbox.center.position.x = float(track.x + track.width / 2)
+    detection.bbox.center.position.y = float(track.y + track.height / 2)
+    detection.bbox.size_x, detection.bbox.size_y = float(track.width), float(track.height)
+    hypothesis = hypothesis_type()
+    hypothesis.hypothesis.class_id = "target"
+    hypothesis.hypothesis.score = float(track.confidence)
+    detection.results = [hypothesis]
+    return array_type(header=track.header, detections=[detection])
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the node until Ctrl-C; returns the process exit code (1: it could not start)."""
+    rclpy.init(args=sys.argv if args is None else args)
+    node = None
+    try:
+        node = TrackerNode()
+        if node.get_parameter("autostart").value:
+            node.trigger_configure()
+            if node.configure_error is not None:
+                return 1  # on_configure logged the one-line reason
+            node.trigger_activate()
+            print(f"{READY_LINE}: {node.diag.info.get('model', '')}; event input "
+                  f"{node.diag.info.get('event_input', '')}", flush=True)
+        else:
+            print(f"{NODE_NAME} unconfigured (autostart false): drive it through its lifecycle services",
+                  flush=True)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except StartupError as exc:
+        print(f"{NODE_NAME}: cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.stop_worker()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Test harness for the tracker node: the real node in its own process, a test client over DDS.
+
+- :class:`NodeProcess`: ``python -m fetrack_ros.ros.tracker_node`` with parameters, its output
+  drained by a thread (a full pipe would block the node) and kept for failure messages;
+- :class:`Client`: an rclpy node that publishes images, event frames and EVT3 EventPackets,
+  collects Tracks and /diagnostics, and calls the node's services and parameter service;
+- :func:`evt3_packets`: a small EVT3 encoder (TIME_HIGH, TIME_LOW, ADDR_Y, ADDR_X per event)
+  that splits events into ~1 ms packets like metavision_driver;
+- :func:`frame_events`: events that render (Event-AHU) exactly to a given event frame.
+Every wait is bounded and fails naming what did not arrive.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ros_support import spin_until, start_process, stop_process
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_WEIGHTS = REPO.parent / "shared" / "fixtures" / "official" / "femamba_depth2.pt"
+FIXTURE_SEQUENCE = REPO.parent / "shared" / "fixtures" / "official" / "tracker_sequence.npz"
+INIT_BOX = [93.0, 126.0, 54.0, 42.0]
+FRAME_NS = 33_000_000
+NODE = "/tracker_node"
+
+#: Parameters every node test uses: depth-2 fixture weights, reliable inputs (no loss in bursts).
+BASE_PARAMS = {
+    "checkpoint": str(FIXTURE_WEIGHTS), "model_depth": 2, "scan_backend": "torch",
+    "qos.image.reliability": "reliable", "qos.events.reliability": "reliable",
+    "qos.event_frames.reliability": "reliable", "diagnostics_period": 0.2,
+    "window_duration": FRAME_NS / 1e9, "max_wait": 5.0,
+}
+
+
+def ros_arg(name: str, value) -> str:
+    if isinstance(value, bool):
+        value = str(value).lower()
+    elif isinstance(value, (list, tuple)):
+        value = "[" + ",".join(repr(float(v)) for v in value) + "]"
+    return f"{name}:={value}"
+
+
+class NodeProcess:
+    """The tracker node as a subprocess; ``output`` holds what it printed so far."""
+
+    def __init__(self, params: dict, extra_args: tuple = (), ready: str = "tracker_node active",
+                 timeout: float = 90.0) -> None:
+        args = ["-m", "fetrack_ros.ros.tracker_node", "--ros-args", *extra_args]
+        for name, value in params.items():
+            args += ["-p", ros_arg(name, value)]
+        self.proc = start_process(args, ready, timeout=timeout)
+        self.lines: list[str] = []
+        self._drain = threading.Thread(target=self._read, daemon=True)
+        self._drain.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines[-60:])
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> str:
+        stop_process(self.proc)
+        self._drain.join(timeout=5.0)
+        return self.output
+
+
+class Client:
+    """Test-side ROS node talking to the tracker node (call :meth:`close` at the end)."""
+
+    def __init__(self, name: str = "node_test_client", event_input: str = "event_frames") -> None:
+        import rclpy
+        from diagnostic_msgs.msg import DiagnosticArray
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
+
+        from fetrack_ros.msg import Track
+
+        self.rclpy = rclpy
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+        self.image_pub = self.node.create_publisher(Image, "image", qos)
+        self.publishers = [self.image_pub]
+        if event_input == "event_frames":
+            self.frame_pub = self.node.create_publisher(Image, "event_frames", qos)
+            self.publishers.append(self.frame_pub)
+        else:
+            from event_camera_msgs.msg import EventPacket
+            self.event_pub = self.node.create_publisher(EventPacket, "events", qos)
+            self.publishers.append(self.event_pub)
+        self.tracks: list = []
+        self.diagnostics: dict[str, str] = {}
+        self.node.create_subscription(Track, f"{NODE}/track", self.tracks.append, QoSProfile(depth=1000))
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+        self.spin_until(lambda: all(p.get_subscription_count() > 0 for p in self.publishers)
+                        and self.node.count_publishers(f"{NODE}/track") > 0, 60.0,
+                        "the tracker node's subscriptions and track publisher")
+
+    def _on_diagnostics(self, msg) -> None:
+        for status in msg.status:
+            if "tracker_node" in status.name:
+                self.diagnostics = {kv.key: kv.value for kv in status.values}
+
+    def spin_until(self, predicate, timeout: float, what: str) -> None:
+        spin_until(self.executor, predicate, timeout, what)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.rclpy.shutdown(context=self.context)
+
+    # -- publishing
+    def image_msg(self, rgb: np.ndarray, stamp_ns: int, encoding: str = "rgb8", frame_id: str = "camera"):
+        import cv2
+        from sensor_msgs.msg import Image
+
+        pixels = {"rgb8": rgb, "bgr8": rgb[..., ::-1], "rgba8": cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA),
+                  "mono8": cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)}[encoding]
+        pixels = np.ascontiguousarray(pixels)
+        msg = Image(encoding=encoding, height=pixels.shape[0], width=pixels.shape[1],
+                    step=pixels.strides[0], data=pixels.tobytes())
+        msg.header.frame_id = frame_id
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
+        return msg
+
+    def publish_image(self, rgb, stamp_ns: int, encoding: str = "rgb8") -> None:
+        self.image_pub.publish(self.image_msg(rgb, stamp_ns, encoding))
+
+    def publish_frame(self, event_frame, stamp_ns: int) -> None:
+        self.frame_pub.publish(self.image_msg(event_frame, stamp_ns, frame_id="event_camera"))
+
+    def publish_packets(self, packets) -> None:
+        for packet in packets:
+            self.event_pub.publish(packet)
+
+    # -- receiving
+    def tracks_for(self, stamps_ns) -> list:
+        by_stamp = {}
+        for track in self.tracks:
+            by_stamp.setdefault(track.header.stamp.sec * 1_000_000_000 + track.header.stamp.nanosec, []).append(track)
+        return [by_stamp.get(int(s), []) for s in stamps_ns]
+
+    def wait_track(self, stamp_ns: int, timeout: float = 60.0):
+        self.spin_until(lambda: self.tracks_for([stamp_ns])[0], timeout, f"the Track of the image stamped {stamp_ns}")
+        return self.tracks_for([stamp_ns])[0][0]
+
+    def wait_diagnostic(self, key: str, predicate, timeout: float = 20.0) -> str:
+        self.spin_until(lambda: key in self.diagnostics and predicate(int(self.diagnostics[key])), timeout,
+                        f"/diagnostics {key} to satisfy the test (last: {self.diagnostics.get(key)!r})")
+        return self.diagnostics[key]
+
+    def count(self, key: str) -> int:
+        return int(self.diagnostics.get(key, 0))
+
+    # -- services and parameters
+    def call(self, srv_type, name: str, request, timeout: float = 30.0):
+        client = self.node.create_client(srv_type, name)
+        self.spin_until(client.service_is_ready, timeout, f"the service {name}")
+        future = client.call_async(request)
+        self.spin_until(future.done, timeout, f"the response of {name}")
+        self.node.destroy_client(client)
+        return future.result()
+
+    def set_target(self, box, stamp_ns: int = 0):
+        from fetrack_ros.srv import SetTarget
+
+        request = SetTarget.Request(x=float(box[0]), y=float(box[1]), width=float(box[2]), height=float(box[3]))
+        request.stamp.sec, request.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
+        return self.call(SetTarget, f"{NODE}/set_target", request)
+
+    def set_parameter(self, name: str, value):
+        """The SetParametersResult of setting ``name`` on the node."""
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
+        return self.call(SetParameters, f"{NODE}/set_parameters", request).results[0]
+
+
+def load_sequence(n: int):
+    """(rgb, event frames, init box) of the first ``n`` fixture frames (346 x 260)."""
+    data = np.load(FIXTURE_SEQUENCE)
+    return data["rgb"][:n], data["event"][:n], list(INIT_BOX)
+
+
+def offline_boxes(rgb, event_frames, box, **params) -> list:
+    """What the Tracker computes offline: boxes of frames 1..n-1 after initializing on frame 0."""
+    from fetrack_ros.model import build_model, load_checkpoint
+    from fetrack_ros.tracking import Tracker, TrackerParams
+
+    model = load_checkpoint(build_model("vim_s", depth=2, scan_backend="torch"), FIXTURE_WEIGHTS)
+    tracker = Tracker(model, TrackerParams(**params))
+    tracker.initialize(rgb[0], event_frames[0], box)
+    return [tracker.track(r, e) for r, e in zip(rgb[1:], event_frames[1:])]
+
+
+# ---------------------------------------------------------------------------- events
+def frame_events(event_frame: np.ndarray, t0_us: int, t1_us: int, rng) -> np.ndarray:
+    """One event per coloured pixel of an Event-AHU frame (red ON, blue OFF), times in [t0, t1) us.
+
+    render_ahu of these events gives back ``event_frame`` exactly (one polarity per pixel).
+    """
+    from fetrack_ros.events import make_events
+
+    on = np.all(event_frame == (220, 30, 30), axis=2)
+    off = np.all(event_frame == (30, 30, 200), axis=2)
+    ys, xs = np.nonzero(on | off)
+    t = np.sort(rng.integers(t0_us, t1_us, size=len(xs)))
+    order = rng.permutation(len(xs))
+    return make_events(xs[order], ys[order], t, on[ys[order], xs[order]])
+
+
+def evt3_words(events_us: np.ndarray) -> np.ndarray:
+    """EVT3 words (u2) for events with ``t`` in microseconds (< 2^24): TH, TL, ADDR_Y, ADDR_X each."""
+    t = events_us["t"].astype(np.int64)
+    if len(t) and t.max() >= 1 << 24:
+        raise ValueError("test encoder: keep event times below 2^24 us (no wrap)")
+    words = np.empty((len(t), 4), np.uint16)
+    words[:, 0] = 0x8000 | ((t >> 12) & 0xFFF)
+    words[:, 1] = 0x6000 | (t & 0xFFF)
+    words[:, 2] = events_us["y"].astype(np.uint16) & 0x7FF
+    words[:, 3] = 0x2000 | (events_us["p"].astype(np.uint16) << 11) | (events_us["x"].astype(np.uint16) & 0x7FF)
+    return words.reshape(-1)
+
+
+def evt3_packets(events_us: np.ndarray, width: int, height: int, offset_ns: int, packet_us: int = 1000,
+                 seq_start: int = 0) -> list:
+    """EventPackets of ~``packet_us`` of sensor time each; header stamp = first event time + offset."""
+    from event_camera_msgs.msg import EventPacket
+
+    if not len(events_us):
+        return []
+    t = events_us["t"]
+    bins = (t - t[0]) // packet_us
+    edges = np.flatnonzero(np.diff(bins)) + 1
+    packets = []
+    for k, chunk in enumerate(np.split(events_us, edges)):
+        stamp = int(chunk["t"][0]) * 1000 + offset_ns
+        msg = EventPacket(height=height, width=width, seq=seq_start + k, time_base=0, encoding="evt3",
+                          is_bigendian=False, events=evt3_words(chunk).tobytes())
+        msg.header.frame_id = "event_camera"
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+        packets.append(msg)
+    return packets
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
