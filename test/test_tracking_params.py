@@ -113,3 +113,25 @@ def test_event_frame_of_another_size_is_resized_nearest_to_rgb():
 def test_event_frame_with_other_aspect_ratio_is_an_error():
     with pytest.raises(ValueError, match="different aspect ratios"):
         match_event_frame(np.zeros((720, 1280, 3), np.uint8), (260, 346))
+
+
+def test_normalization_is_the_reference_formula_on_both_paths():
+    import torch
+
+    from fetrack_ros.tracking.normalize import PatchNormalizer
+
+    levels = np.arange(256, dtype=np.uint8)
+    patch = np.stack([np.tile(levels, (4, 1)), np.tile(levels[::-1], (4, 1)), np.tile(levels, (4, 1))], axis=-1)
+    other = np.zeros_like(patch)
+    norm = PatchNormalizer("cpu")
+    out = norm(patch, other)
+    assert out.shape == (2, 3, 4, 256) and out.dtype == torch.float32
+    mean = np.array([0.485, 0.456, 0.406], np.float32)
+    std = np.array([0.229, 0.224, 0.225], np.float32)
+    want = ((patch.astype(np.float32) / np.float32(255.0)) - mean) / std     # float32 throughout
+    np.testing.assert_array_equal(out[0].numpy(), want.transpose(2, 0, 1))
+    np.testing.assert_array_equal(out[1].numpy(), (((0 - mean) / std)[:, None, None] * np.ones((3, 4, 256), np.float32)))
+    # The accelerator path (torch arithmetic on the uint8 tensor) gives the same bits.
+    stacked = torch.from_numpy(np.stack([patch, other])).permute(0, 3, 1, 2)
+    assert torch.equal(norm._arithmetic(stacked), out)
+    assert PatchNormalizer("cpu", torch.float64)(patch).dtype == torch.float64
