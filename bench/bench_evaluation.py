@@ -58,6 +58,11 @@ def _throughput(sequence) -> dict:
             "threads": torch.get_num_threads()}
 
 
+def _row(measurement: str, source: str, ms: float, folder_ms: float) -> dict:
+    return {"measurement": measurement, "source": source, "ms_per_frame": ms, "frames_per_s": 1e3 / ms,
+            "vs_folder_reading": ms / folder_ms}
+
+
 def run() -> dict:
     rgb, event, gt = synthetic.make_frames(N_FRAMES, HEIGHT, WIDTH)
     rows = []
@@ -65,29 +70,22 @@ def run() -> dict:
         tmp = Path(tmp)
         synthetic.write_sequence(tmp / "folder", "seq", "coesot", n_frames=N_FRAMES, height=HEIGHT, width=WIDTH)
         folder_ms = _per_frame_ms(lambda: datasets.FolderSequence(tmp / "folder" / "seq", "coesot"))
-        rows.append({"source": "COESOT folder, PNG files", "ms_per_frame": folder_ms,
-                     "frames_per_s": 1e3 / folder_ms, "vs_folder": 1.0})
+        rows.append(_row("input reading", "COESOT folder, PNG files", folder_ms, folder_ms))
         for storage in ("sqlite3", "mcap"):
             for compressed in (False, True):
                 path = tmp / f"{storage}_{'png' if compressed else 'raw'}"
                 _write_bag(path, storage, compressed, rgb, event)
                 ms = _per_frame_ms(lambda: bags.BagSequence(path))
                 kind = "CompressedImage png" if compressed else "Image rgb8"
-                rows.append({"source": f"bag {storage}, {kind}", "ms_per_frame": ms,
-                             "frames_per_s": 1e3 / ms, "vs_folder": ms / folder_ms})
+                rows.append(_row("input reading", f"bag {storage}, {kind}", ms, folder_ms))
         _write_bag(tmp / "track", "mcap", False, rgb[:TRACK_FRAMES], event[:TRACK_FRAMES], gt[:TRACK_FRAMES])
         throughput = _throughput(bags.BagSequence(tmp / "track", gt_topic=bags.DEFAULT_GT_TOPIC))
     raw = [r for r in rows if "Image rgb8" in r["source"]]
     worst_raw = max(r["ms_per_frame"] for r in raw)
     track_ms = throughput["track_ms"]
-    read_rows = rows
-    rows = [dict(r, measurement="input reading") for r in read_rows]
-    rows += [{"source": "bag mcap, Image rgb8", "ms_per_frame": track_ms, "frames_per_s": 1e3 / track_ms,
-              "vs_folder": track_ms / folder_ms, "measurement": "Tracker.track, vim_t CPU"},
-             {"source": "bag mcap, Image rgb8", "ms_per_frame": throughput["total_ms"],
-              "frames_per_s": 1e3 / throughput["total_ms"], "vs_folder": throughput["total_ms"] / folder_ms,
-              "measurement": "offline eval end-to-end, vim_t CPU"}]
-    rows = [{"measurement": r.pop("measurement"), **r} for r in rows]
+    rows.append(_row("Tracker.track, vim_t CPU", "bag mcap, Image rgb8", track_ms, folder_ms))
+    rows.append(_row("offline eval end-to-end, vim_t CPU", "bag mcap, Image rgb8", throughput["total_ms"],
+                     folder_ms))
     notes = [f"{N_FRAMES} frames of {WIDTH}x{HEIGHT}, each = RGB image + event frame; per-frame time "
              f"includes opening and indexing the bag; medians of 5 runs after 1 warm-up.",
              f"raw-image bags: worst {worst_raw:.2f} ms/frame, target <= {TARGET_MS} ms: "
@@ -99,4 +97,4 @@ def run() -> dict:
              f"in Tracker.track (median frame); bag reading adds {raw[-1]['ms_per_frame']:.2f} ms/frame, "
              f"{100 * raw[-1]['ms_per_frame'] / track_ms:.2f} % of a tracking step.",
              "Timed on a shared 2-core machine: expect noise of tens of percent."]
-    return {"title": "Evaluation input reading (346x260)", "rows": rows, "notes": notes}
+    return {"title": "Offline evaluation: input reading and throughput (346x260)", "rows": rows, "notes": notes}
