@@ -24,7 +24,7 @@ from rosbags.rosbag2 import Reader
 
 from .groundtruth import read_boxes
 from .rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE, TRACK, get_typestore
-from .sequence import Frame, Sequence, SourceError
+from .sequence import Frame, Sequence, SourceError, check_frame_sizes
 
 DEFAULT_RGB_TOPIC = "/camera/image_raw"
 DEFAULT_EVENT_FRAME_TOPIC = "/camera/event_frame"
@@ -275,12 +275,7 @@ class BagSequence(Sequence):
                         del events_by_index[j]
                     rgb = self._decode_image(rgb_conn, rgb_raw)
                     event_frame = self._decode_image(event_conn, event_raw)
-                    if sizes is None:
-                        sizes = (rgb.shape, event_frame.shape)
-                    if (rgb.shape, event_frame.shape) != sizes:
-                        raise SourceError(f"bag {self.path} frame {i}: RGB {rgb.shape[:2]} and event frame "
-                                          f"{event_frame.shape[:2]} (H, W) differ from frame 0's "
-                                          f"{sizes[0][:2]} and {sizes[1][:2]}")
+                    sizes = check_frame_sizes(sizes, rgb, event_frame, f"bag {self.path} frame {i}")
                     yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
                                 gt_xywh=None if gt is None else gt[i].copy())
         finally:

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .groundtruth import read_boxes
-from .sequence import Frame, Sequence, SourceError
+from .sequence import Frame, Sequence, SourceError, check_frame_sizes
 
 _FRAME_NAME = re.compile(r"^frame(\d+)\.(png|bmp|jpg|jpeg)$", re.IGNORECASE)
 DEFAULT_FRAME_PERIOD_NS = 33_333_333  # 30 Hz; dataset folders have no per-frame times
@@ -137,13 +137,7 @@ class FolderSequence(Sequence):
         for i, (rgb_path, event_path) in enumerate(zip(self.rgb_paths, self.event_paths)):
             rgb = read_rgb(rgb_path)
             event_frame = read_rgb(event_path)
-            # The tracker resizes event frames of another size; only a size change mid-sequence is wrong.
-            if sizes is None:
-                sizes = (rgb.shape, event_frame.shape)
-            if (rgb.shape, event_frame.shape) != sizes:
-                raise SourceError(f"sequence {self.name} frame {i}: RGB {rgb.shape[:2]} and event frame "
-                                  f"{event_frame.shape[:2]} (H, W) differ from frame 0's {sizes[0][:2]} and "
-                                  f"{sizes[1][:2]}")
+            sizes = check_frame_sizes(sizes, rgb, event_frame, f"sequence {self.name} frame {i}")
             yield Frame(index=i, stamp_ns=i * self.frame_period_ns, rgb=rgb, event_frame=event_frame,
                         gt_xywh=None if self._gt is None else self._gt[i].copy())
 

@@ -62,3 +62,16 @@ class Sequence(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, frames={len(self)})"
+
+
+def check_frame_sizes(first: tuple | None, rgb: np.ndarray, event_frame: np.ndarray, where: str) -> tuple:
+    """Sizes must stay those of frame 0 (``first``; None at frame 0). Returns frame 0's sizes.
+
+    The tracker resizes an event frame of another size than the RGB image, so only a size change
+    within a sequence is an error.
+    """
+    sizes = (rgb.shape, event_frame.shape)
+    if first is not None and sizes != first:
+        raise SourceError(f"{where}: RGB {rgb.shape[:2]} and event frame {event_frame.shape[:2]} (H, W) differ "
+                          f"from frame 0's {first[0][:2]} and {first[1][:2]}")
+    return sizes
