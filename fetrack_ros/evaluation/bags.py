@@ -17,18 +17,20 @@ import struct
 from pathlib import Path
 from typing import Iterator
 
-import cv2
 import numpy as np
-from rosbags.image import image_to_cvimage
 from rosbags.rosbag2 import Reader
 
+# Pure numpy/rosbags-image conversions shared with the node (that module imports no ROS).
+from ..ros.conversions import ImageConversionError, image_to_rgb, stamp_to_ns
 from .groundtruth import read_boxes
 from .rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE, TRACK, get_typestore
 from .sequence import Frame, Sequence, SourceError, check_frame_sizes
 
-DEFAULT_RGB_TOPIC = "/camera/image_raw"
-DEFAULT_EVENT_FRAME_TOPIC = "/camera/event_frame"
-DEFAULT_EVENT_PACKET_TOPIC = "/event_camera/events"
+# The tracker node's input names (relative: "image", "event_frames", "events") without a namespace,
+# so that bags written with these topics play straight into the node.
+DEFAULT_RGB_TOPIC = "/image"
+DEFAULT_EVENT_FRAME_TOPIC = "/event_frames"
+DEFAULT_EVENT_PACKET_TOPIC = "/events"
 DEFAULT_GT_TOPIC = "/ground_truth"
 
 IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
@@ -100,41 +102,14 @@ def _nearest(stamps: np.ndarray, targets: np.ndarray, tolerance_ns: int) -> np.n
     return out
 
 
-def _packed_step(msg) -> int:
-    """Bytes per row without padding, from the encodings table of rosbags-image."""
-    from rosbags.image.image import to_cvtype
-    try:
-        _, _, typestr, nchan = to_cvtype(msg.encoding)
-    except Exception as exc:
-        raise SourceError(f"unsupported image encoding {msg.encoding!r}: {exc}") from None
-    return msg.width * nchan * np.dtype(typestr).itemsize
-
-
 def image_msg_to_rgb(msg) -> np.ndarray:
-    """``sensor_msgs/Image`` (any rosbags-image encoding) or ``CompressedImage`` -> H x W x 3 uint8 RGB."""
-    if hasattr(msg, "format"):  # CompressedImage
-        bgr = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise SourceError(f"CompressedImage (format {msg.format!r}) could not be decoded")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    packed = _packed_step(msg)
-    if msg.step < packed or len(msg.data) != msg.step * msg.height:
-        raise SourceError(f"Image {msg.width}x{msg.height} {msg.encoding}: step {msg.step} and "
-                          f"{len(msg.data)} data bytes; expected step >= {packed} and step*height bytes")
-    if msg.step != packed:
-        # rosbags-image assumes packed rows: drop the row padding first
-        rows = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.step)[:, :packed]
-        msg = type(msg)(header=msg.header, height=msg.height, width=msg.width, encoding=msg.encoding,
-                        is_bigendian=msg.is_bigendian, step=packed, data=np.ascontiguousarray(rows).reshape(-1))
+    """``sensor_msgs/Image`` (any encoding rosbags-image knows) or ``CompressedImage`` -> a writable
+    H x W x 3 uint8 RGB array; the node's converter, with its errors as :class:`SourceError`."""
     try:
-        image = image_to_cvimage(msg, "rgb8")
-    except Exception as exc:
-        raise SourceError(f"Image {msg.width}x{msg.height} with encoding {msg.encoding!r} "
-                          f"cannot be converted to rgb8: {exc}") from None
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise SourceError(f"Image encoding {msg.encoding!r} gave {image.dtype} {image.shape}; expected 8-bit RGB")
-    image = np.ascontiguousarray(image)
-    # views of the message buffer are read-only; callers get an array they own
+        image = image_to_rgb(msg)
+    except ImageConversionError as exc:
+        raise SourceError(str(exc)) from None
+    # a view of the message buffer is read-only; callers get an array they own
     return image if image.flags.writeable else image.copy()
 
 
@@ -212,7 +187,7 @@ class BagSequence(Sequence):
                 except Exception as exc:
                     raise SourceError(f"bag {self.path}: cannot deserialize a Track on {self.gt_topic}: "
                                       f"{type(exc).__name__}: {exc}") from None
-                stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+                stamp = stamp_to_ns(msg.header.stamp)
                 msgs.append((stamp or log_time, (msg.x, msg.y, msg.width, msg.height)))
             stamps = np.array([m[0] for m in msgs], dtype=np.int64)
             boxes = np.array([m[1] for m in msgs], dtype=np.float64).reshape(-1, 4)

@@ -26,11 +26,6 @@ def ns_to_stamp(typestore, stamp_ns: int):
                                                             nanosec=stamp_ns % 1_000_000_000)
 
 
-def stamp_to_ns(stamp) -> int:
-    """builtin_interfaces/msg/Time -> int ns."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
 class BagWriter:
     """A rosbag2 writer that creates connections on first use of a topic.
 
