@@ -151,6 +151,8 @@ class Wobble:
             scale = speed / max(1e-9, float((amp[:, d] * 2 * np.pi * raw).sum()))
             freq[:, d] = np.clip(raw * scale, 0.02, 3.0)
         phase = rng.uniform(0, 2 * np.pi, amp.shape)
+        if speed <= 0:
+            amp = np.zeros_like(amp)   # no motion at all (static scenes)
         return Wobble(center, amp, freq, phase)
 
 

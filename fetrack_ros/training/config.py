@@ -1,0 +1,191 @@
+"""The training configuration: one YAML file, checked field by field.
+
+Sections (every field optional; defaults are the reference recipe where it has one)::
+
+    model:       {name: vim_t, overrides: {depth: 4, ...}, init_checkpoint: null}
+    data:        {sources: [...], pairs: {...PairSettings...}, num_workers: 0}
+    train:       {seed, epochs, steps_per_epoch, batch_size, lr, backbone_lr_multiplier, weight_decay,
+                  lr_drop_epoch, lr_drop_gamma, grad_clip_norm, loss_weights: {giou, l1, focal},
+                  device, threads}
+    output:      {dir, checkpoint_every, rank_checkpoints}
+    validation:  {every, seed_start, num_sequences, sim: {...}, folder: {...}, tracker: {...}}
+
+A source is ``{kind: synthetic, weight, seed_start, num_seeds, reuse, event_path, sim: {...SimConfig...}}``
+or ``{kind: folder, weight, root, dataset, list_file}``. Synthetic training seeds are drawn from
+``[seed_start, seed_start + num_seeds)``; keep validation and benchmark seeds outside that range
+(the defaults: training 0..999999, validation from 1000000).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .losses import LossWeights
+from .sampling import PairSettings
+
+#: First seed of held-out synthetic sequences (validation, benchmarks): never drawn in training by default.
+HELD_OUT_SEED_START = 1_000_000
+
+
+class ConfigError(ValueError):
+    """A training configuration field is missing, unknown or of the wrong kind."""
+
+
+def _build(cls, data, where: str):
+    """``cls(**data)`` with unknown keys reported by their path in the file."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}: {data!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown field(s) {unknown} in {where}; known: {sorted(known)}")
+    try:
+        return cls(**data)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    name: str = "vim_t"
+    overrides: dict = field(default_factory=dict)
+    init_checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceSection:
+    kind: str = "synthetic"
+    weight: float = 1.0
+    # synthetic
+    seed_start: int = 0
+    num_seeds: int = HELD_OUT_SEED_START
+    reuse: int = 4
+    event_path: str = "direct"
+    sim: dict = field(default_factory=dict)
+    # folder
+    root: str | None = None
+    dataset: str = "coesot"
+    list_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("synthetic", "folder"):
+            raise ValueError(f"source kind must be 'synthetic' or 'folder', got {self.kind!r}")
+        if self.kind == "folder" and not self.root:
+            raise ValueError("a folder source needs 'root' (the dataset folder)")
+
+
+@dataclass(frozen=True)
+class DataSection:
+    sources: tuple = (SourceSection(),)
+    pairs: dict = field(default_factory=dict)   # PairSettings fields except the crop sizes
+    num_workers: int = 0
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    seed: int = 0
+    epochs: int = 10
+    steps_per_epoch: int = 100
+    batch_size: int = 16
+    lr: float = 4e-4
+    backbone_lr_multiplier: float = 0.1
+    weight_decay: float = 1e-4
+    lr_drop_epoch: int = 8
+    lr_drop_gamma: float = 0.1
+    grad_clip_norm: float = 0.1
+    loss_weights: LossWeights = LossWeights()
+    device: str = "auto"
+    threads: int = 0            # torch intra-op threads per process (0: torch's default)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "steps_per_epoch", "batch_size", "lr_drop_epoch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class OutputSection:
+    dir: str = "runs/train"
+    checkpoint_every: int = 1
+    rank_checkpoints: bool = False   # every process also writes its final weights (DDP agreement checks)
+
+
+@dataclass(frozen=True)
+class ValidationSection:
+    every: int = 1                    # epochs; 0 disables validation
+    seed_start: int = HELD_OUT_SEED_START
+    num_sequences: int = 4
+    sim: dict = field(default_factory=lambda: {"num_frames": 60})
+    folder: dict | None = None        # {root, dataset, list_file, max_sequences}: validate on a dataset instead
+    tracker: dict = field(default_factory=dict)   # TrackerParams overrides
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: ModelSection = ModelSection()
+    data: DataSection = DataSection()
+    train: TrainSection = TrainSection()
+    output: OutputSection = OutputSection()
+    validation: ValidationSection = ValidationSection()
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "TrainConfig":
+        data = dict(data or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown top-level section(s) {unknown}; known: {sorted(known)}")
+        data_sec = dict(data.get("data") or {})
+        sources = data_sec.get("sources", [{}])
+        if not isinstance(sources, (list, tuple)) or not sources:
+            raise ConfigError("data.sources must be a non-empty list of sources")
+        data_sec["sources"] = tuple(_build(SourceSection, s, f"data.sources[{i}]") for i, s in enumerate(sources))
+        train_sec = dict(data.get("train") or {})
+        if "loss_weights" in train_sec:
+            train_sec["loss_weights"] = _build(LossWeights, train_sec["loss_weights"], "train.loss_weights")
+        config = cls(model=_build(ModelSection, data.get("model"), "model"),
+                     data=_build(DataSection, data_sec, "data"),
+                     train=_build(TrainSection, train_sec, "train"),
+                     output=_build(OutputSection, data.get("output"), "output"),
+                     validation=_build(ValidationSection, data.get("validation"), "validation"))
+        config.pair_settings(128, 256)  # check data.pairs now, not at the first batch
+        return config
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"training config not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def pair_settings(self, template_size: int, search_size: int) -> PairSettings:
+        """Pair sampling settings with the model's crop sizes."""
+        pairs = dict(self.data.pairs)
+        for name in ("template_size", "search_size"):
+            if name in pairs:
+                raise ConfigError(f"data.pairs.{name} comes from the model config; set model.overrides.{name}")
+        return _build(PairSettings, {**pairs, "template_size": template_size, "search_size": search_size},
+                      "data.pairs")
+
+
+def set_path(data: dict, dotted: str, value) -> None:
+    """``set_path(d, "train.epochs", 3)``: set a nested key, creating sections (for ``--set``)."""
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {dotted}: {key} is not a section")
+    node[keys[-1]] = value

@@ -1,0 +1,227 @@
+"""Template/search training pairs from sequences (synthetic or dataset folders), as the reference samples them.
+
+A pair is two frames of one sequence, the template frame at most ``max_gap`` frames before the
+search frame (both with a visible target). The template crop is the reference tracker's crop
+(``template_factor`` around the true box); the search crop is taken around a **jittered** box:
+
+- size ``wh * exp(N(0, 1) * scale_jitter)`` per axis,
+- centre ``c + (U(0, 1) - 0.5) * sqrt(w' * h') * center_jitter`` per axis,
+
+so the network learns to find the target away from the crop centre and at other scales. Crops
+use :mod:`fetrack_ros.tracking.crop` (the tracker's own geometry), event frames the Event-AHU
+rendering; the search box is returned normalized to the search crop.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..events import render_ahu
+from ..tracking.crop import crop_geometry, crop_patch
+
+
+@dataclass
+class Clip:
+    """Random-access frames of one sequence: ``rgb(i)``, ``event_frame(i)`` (H x W x 3 uint8)
+    and ``boxes`` (N, 4) ``[x, y, w, h]`` px (w or h <= 0: target not visible)."""
+
+    name: str
+    boxes: np.ndarray
+    _rgb: object        # callable i -> rgb
+    _event: object      # callable i -> event frame
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def rgb(self, i: int) -> np.ndarray:
+        return self._rgb(i)
+
+    def event_frame(self, i: int) -> np.ndarray:
+        return self._event(i)
+
+
+class ClipSource(Protocol):
+    def clip(self, rng: np.random.Generator) -> Clip: ...
+
+
+class SyntheticSource:
+    """Clips simulated on the fly (:class:`~.simulator.SyntheticSequence`), from seeds in
+    ``[seed_start, seed_start + num_seeds)`` drawn with the caller's generator.
+
+    Each simulated clip is kept and reused for ``reuse`` calls (simulation costs ~20-40 ms per
+    frame on one core, a pair only two frames).
+    """
+
+    def __init__(self, config=None, seed_start: int = 0, num_seeds: int = 1_000_000, reuse: int = 4,
+                 event_path: str = "direct"):
+        from .simulator import SimConfig
+        self.config = config or SimConfig()
+        self.seed_start, self.num_seeds, self.reuse = int(seed_start), int(num_seeds), int(reuse)
+        if self.num_seeds < 1 or self.reuse < 1:
+            raise ValueError(f"SyntheticSource needs num_seeds >= 1 and reuse >= 1, got {num_seeds}, {reuse}")
+        if event_path not in ("direct", "evt3"):
+            raise ValueError(f"event_path must be 'direct' or 'evt3', got {event_path!r}")
+        self.event_path = event_path
+        self._cached: Clip | None = None
+        self._uses = 0
+
+    def clip(self, rng: np.random.Generator) -> Clip:
+        if self._cached is None or self._uses >= self.reuse:
+            self._cached = self.simulate(self.seed_start + int(rng.integers(self.num_seeds)))
+            self._uses = 0
+        self._uses += 1
+        return self._cached
+
+    def simulate(self, seed: int) -> Clip:
+        from .simulator import SyntheticSequence
+        seq = SyntheticSequence(seed, self.config)
+        frames = list(seq.frames())
+        h, w = seq.config.height, seq.config.width
+        if self.event_path == "evt3":
+            from .event_path import through_evt3
+            windows = through_evt3(seq, [f.events for f in frames])
+        else:
+            windows = [f.events for f in frames]
+        rgbs = [f.rgb for f in frames]
+        return Clip(seq.name, seq.gt_xywh, rgbs.__getitem__, lambda i: render_ahu(windows[i], h, w))
+
+
+class FolderSource:
+    """Clips from benchmark dataset folders (FE108 / COESOT / FELT layouts), read lazily."""
+
+    def __init__(self, root: str, dataset: str = "coesot", list_file: str | None = None):
+        from ..evaluation.datasets import open_dataset
+        self.sequences = open_dataset(root, dataset, list_file=list_file)
+
+    def clip(self, rng: np.random.Generator) -> Clip:
+        from ..evaluation.datasets import read_rgb
+        seq = self.sequences[int(rng.integers(len(self.sequences)))]
+        return Clip(seq.name, seq.gt_xywh, lambda i: read_rgb(seq.rgb_paths[i]),
+                    lambda i: read_rgb(seq.event_paths[i]))
+
+
+@dataclass(frozen=True)
+class PairSettings:
+    """Crop geometry and augmentation of training pairs (the reference's values by default).
+
+    Sizes in pixels; ``max_gap`` in frames; ``brightness_jitter``: RGB gain ``U(1-j, 1+j)`` per crop
+    (events untouched); ``flip_prob``: horizontal flip of the whole pair.
+    """
+
+    template_size: int = 128
+    search_size: int = 256
+    template_factor: float = 2.0
+    search_factor: float = 4.0
+    scale_jitter: float = 0.25
+    center_jitter: float = 3.0
+    max_gap: int = 100
+    min_box_px: float = 4.0
+    brightness_jitter: float = 0.2
+    flip_prob: float = 0.5
+    max_tries: int = 50
+
+
+@dataclass
+class Pair:
+    """One training sample: uint8 crops (S x S x 3 / T x T x 3) and the search box normalized
+    ``(cx, cy, w, h)`` as fractions of the search crop."""
+
+    template_rgb: np.ndarray
+    template_event: np.ndarray
+    search_rgb: np.ndarray
+    search_event: np.ndarray
+    search_box: np.ndarray      # (4,) float32 cx, cy, w, h in [0, 1] (may exceed at the borders)
+    source: str
+
+
+def jitter_box(box: np.ndarray, rng: np.random.Generator, scale_jitter: float, center_jitter: float) -> np.ndarray:
+    """The reference search-region jitter of ``[x, y, w, h]`` (see the module docstring)."""
+    wh = box[2:] * np.exp(rng.standard_normal(2) * scale_jitter)
+    max_offset = math.sqrt(float(wh.prod())) * center_jitter
+    center = box[:2] + box[2:] / 2 + max_offset * (rng.random(2) - 0.5)
+    return np.concatenate([center - wh / 2, wh])
+
+
+def box_in_crop(box: np.ndarray, geo, output_size: int) -> np.ndarray:
+    """Image box ``[x, y, w, h]`` -> normalized ``(cx, cy, w, h)`` in the crop ``geo`` resized to ``output_size``."""
+    xy = (box[:2] - np.array([geo.x1, geo.y1])) * geo.resize_factor
+    wh = box[2:] * geo.resize_factor
+    return np.concatenate([xy + wh / 2, wh]).astype(np.float32) / output_size
+
+
+def _visible(boxes: np.ndarray, min_px: float) -> np.ndarray:
+    return (boxes[:, 2] >= min_px) & (boxes[:, 3] >= min_px)
+
+
+def sample_pair(clip: Clip, rng: np.random.Generator, s: PairSettings) -> Pair | None:
+    """One pair from ``clip``, or None when the clip has no usable frames or the tries ran out."""
+    boxes = np.asarray(clip.boxes, np.float64)
+    visible = np.flatnonzero(_visible(boxes, s.min_box_px))
+    if visible.size == 0:
+        return None
+    for _ in range(s.max_tries):
+        search_i = int(visible[rng.integers(visible.size)])
+        candidates = visible[(visible <= search_i) & (visible >= search_i - s.max_gap)]
+        template_i = int(candidates[rng.integers(candidates.size)])
+        jittered = jitter_box(boxes[search_i], rng, s.scale_jitter, s.center_jitter)
+        rgb = clip.rgb(search_i)
+        try:
+            s_geo = crop_geometry(jittered, s.search_factor, s.search_size, rgb.shape[:2])
+        except ValueError:
+            continue
+        target = box_in_crop(boxes[search_i], s_geo, s.search_size)
+        if not (0.0 <= target[0] <= 1.0 and 0.0 <= target[1] <= 1.0):
+            continue  # jitter pushed the target's centre out of the search region: no label cell
+        t_rgb = rgb if template_i == search_i else clip.rgb(template_i)
+        t_geo = crop_geometry(boxes[template_i], s.template_factor, s.template_size, t_rgb.shape[:2])
+        pair = Pair(crop_patch(t_rgb, t_geo, s.template_size),
+                    crop_patch(_event_like(clip.event_frame(template_i), t_rgb), t_geo, s.template_size),
+                    crop_patch(rgb, s_geo, s.search_size),
+                    crop_patch(_event_like(clip.event_frame(search_i), rgb), s_geo, s.search_size),
+                    target, f"{clip.name}:{template_i}->{search_i}")
+        return augment(pair, rng, s)
+    return None
+
+
+def _event_like(event_frame: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    from ..tracking.inputs import match_event_frame
+    return match_event_frame(event_frame, rgb.shape[:2])
+
+
+def augment(pair: Pair, rng: np.random.Generator, s: PairSettings) -> Pair:
+    """Joint horizontal flip and per-crop RGB brightness jitter."""
+    if s.brightness_jitter > 0:
+        for name in ("template_rgb", "search_rgb"):
+            gain = rng.uniform(1 - s.brightness_jitter, 1 + s.brightness_jitter)
+            setattr(pair, name, np.clip(getattr(pair, name) * gain, 0, 255).astype(np.uint8))
+    if rng.random() < s.flip_prob:
+        for name in ("template_rgb", "template_event", "search_rgb", "search_event"):
+            setattr(pair, name, np.ascontiguousarray(getattr(pair, name)[:, ::-1]))
+        pair.search_box = pair.search_box.copy()
+        pair.search_box[0] = 1.0 - pair.search_box[0]
+    return pair
+
+
+class PairSampler:
+    """Pairs from several sources, each picked with probability proportional to its weight."""
+
+    def __init__(self, sources: list, weights: list[float] | None, settings: PairSettings):
+        if not sources:
+            raise ValueError("PairSampler needs at least one source")
+        weights = np.ones(len(sources)) if weights is None else np.asarray(weights, np.float64)
+        if len(weights) != len(sources) or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError(f"source weights must be {len(sources)} non-negative numbers with a positive sum, "
+                             f"got {list(weights)}")
+        self.sources, self.p, self.settings = sources, weights / weights.sum(), settings
+
+    def sample(self, rng: np.random.Generator) -> Pair:
+        for _ in range(100):
+            source = self.sources[int(rng.choice(len(self.sources), p=self.p))]
+            pair = sample_pair(source.clip(rng), rng, self.settings)
+            if pair is not None:
+                return pair
+        raise RuntimeError("no usable training pair in 100 clips: do the sequences have visible targets "
+                           f"(boxes of at least {self.settings.min_box_px} px)?")
