@@ -32,10 +32,10 @@ DEFAULT_SEARCH_SIZE = 256
 class TrackStatus(str, enum.Enum):
     """How much to trust a frame's box.
 
-    - ``tracking``: the peak score reached ``peak_score_threshold``;
-    - ``low_confidence``: it did not (the frame counts as a failed search);
-    - ``lost``: the failed-search count reached ``failed_search_threshold``; the next frame is
-      searched with ``wider_search_factor``.
+    - ``lost``: the failed-search count (after this frame) is at least ``failed_search_threshold``:
+      the next frame is searched with ``wider_search_factor``; takes precedence over the others;
+    - ``low_confidence``: the peak score is below ``peak_score_threshold`` (a failed search);
+    - ``tracking``: otherwise.
     """
 
     TRACKING = "tracking"
@@ -200,7 +200,7 @@ class Tracker:
         ``outputs = model(*tracker.template_inputs, *step.network_inputs)``.
         """
         if self._box is None:
-            raise RuntimeError("Tracker.track() called before initialize(): give the first frame and box")
+            raise RuntimeError("Tracker.track()/prepare() called before initialize(): give the first frame and box")
         rgb = check_image(rgb, "rgb")
         events = match_event_frame(check_image(event_frame, "event_frame"), rgb.shape[:2])
         wide = self._failed >= self._params.failed_search_threshold
@@ -226,6 +226,9 @@ class Tracker:
             # Scaled to image pixels in float32 as the reference; one device->host sync.
             *box_px, confidence = torch.cat([box_n * self._search_size / geo.resize_factor,
                                              peak.reshape(1)]).tolist()
+        if not np.isfinite(box_px + [confidence]).all():
+            raise RuntimeError(f"the network returned non-finite outputs (box {box_px}, peak {confidence}); "
+                               f"tracker state left at frame {self._frame_index}")
         image_hw = step.rgb.shape[:2]
         new_box = clip_box(map_box_back(box_px, self._box, self._search_size, geo.resize_factor),
                            image_hw, p.clip_margin)
