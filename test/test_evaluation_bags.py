@@ -164,3 +164,73 @@ def test_track_and_event_packet_round_trip(tmp_path):
     p = got["/events"]
     assert (p.encoding, p.width, p.height, p.seq, p.time_base, bytes(p.events)) == \
         ("evt3", 346, 260, 7, 11, b"\x01\x02\x03")
+
+
+def _write_packet_bag(path, storage, n=5, latency_ns=200_000, h=30, w=40):
+    """RGB images every 33 ms plus an EVT3 stream in 1 ms packets (sensor time from 0; header
+    stamps = T0 + sensor time of the packet's first event + latency, like a driver)."""
+    from fetrack_ros.events import make_events
+    from fetrack_ros.events.evt3_encoder import encode_evt3
+    rng = np.random.default_rng(3)
+    rgb, _, gt = synthetic.make_frames(n, h, w, seed=2)
+    stamps = T0 + np.arange(1, n + 1, dtype=np.int64) * 33_000_000  # frame 0's window has events too
+    count = 4000
+    t_us = np.sort(rng.integers(0, (n + 1) * 33_000 + 5_000, count))
+    events = make_events(rng.integers(0, w, count), rng.integers(0, h, count), t_us * 1000, rng.integers(0, 2, count))
+    with BagWriter(path, storage) as writer:
+        items = [(int(s), "rgb", i) for i, s in enumerate(stamps)]
+        for k, start_us in enumerate(range(0, int(t_us[-1]) + 1, 1000)):
+            part = events[(t_us >= start_us) & (t_us < start_us + 1000)]
+            if len(part):
+                items.append((T0 + int(part["t"][0]) + latency_ns, "packet", (k, part)))
+        for stamp, kind, payload in sorted(items, key=lambda item: item[0]):
+            if kind == "rgb":
+                writer.write_image(RGB, stamp, rgb[payload])
+                writer.write_track(GT, stamp, gt[payload])
+            else:
+                seq, part = payload
+                writer.write_event_packet("/events", stamp, encode_evt3(part), encoding="evt3", width=w, height=h,
+                                          seq=seq)
+    return rgb, events, stamps
+
+
+@pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
+def test_evt3_packets_are_windowed_and_rendered_like_the_node(tmp_path, storage):
+    from fetrack_ros.events import render_ahu
+    rgb, events, stamps = _write_packet_bag(tmp_path / "b", storage)
+    seq = bags.BagSequence(tmp_path / "b", event_topic="/events", gt_topic=GT, event_clock="fixed",
+                           event_offset_ns=T0)
+    assert seq.event_packets and seq.sensor_hw == (30, 40)
+    frames = list(seq.frames())
+    assert len(frames) == 5 and seq.skipped_packets == {}
+    ros_t = events["t"] + T0
+    for i, f in enumerate(frames):
+        t0 = stamps[i - 1] if i else stamps[0] - 33_000_000  # default window: previous image to this one
+        expected = events[(ros_t >= t0) & (ros_t < stamps[i])]
+        assert len(expected) > 50
+        np.testing.assert_array_equal(f.events["x"], expected["x"])
+        np.testing.assert_array_equal(f.events["t"], expected["t"] + T0)
+        np.testing.assert_array_equal(f.events["p"], expected["p"])
+        np.testing.assert_array_equal(f.event_frame, render_ahu(expected, 30, 40))
+        np.testing.assert_array_equal(f.rgb, rgb[i])
+    # the header clock (the node's estimator) maps sensor time with about the driver latency added
+    header = list(bags.BagSequence(tmp_path / "b", event_topic="/events").frames())
+    got = np.concatenate([f.events for f in header])
+    first = int(np.searchsorted(ros_t, got["t"][0] - 250_000))
+    original = events[first:first + len(got)]
+    np.testing.assert_array_equal(got["x"], original["x"])
+    offset = got["t"] - (original["t"] + T0)
+    assert offset.min() >= 200_000 and offset.max() <= 220_000
+    for i, f in enumerate(header):
+        t0 = stamps[i - 1] if i else stamps[0] - 33_000_000
+        assert f.events["t"].min() >= t0 and f.events["t"].max() < stamps[i]
+
+
+def test_eval_run_counts_events_from_packets(tmp_path):
+    from fetrack_ros.evaluation.run import ModelSpec, RunOptions, run_evaluation
+    _write_packet_bag(tmp_path / "b", "mcap", n=3, h=64, w=80)
+    seq = bags.BagSequence(tmp_path / "b", event_topic="/events", gt_topic=GT, event_clock="fixed",
+                           event_offset_ns=T0)
+    result = run_evaluation([seq], RunOptions(out_dir=tmp_path / "out", model=ModelSpec("vim_t", overrides=(
+        ("depth", 1),)), write_bags=False), progress=False, log=lambda s: None)
+    assert result["runs"]["b"].num_events.tolist() == [len(f.events) for f in seq.frames()]

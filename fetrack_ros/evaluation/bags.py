@@ -5,6 +5,11 @@ A bag sequence pairs every message of the RGB topic (``sensor_msgs/Image`` or
 
 - event frames recorded as images (``Image`` / ``CompressedImage`` on the event topic) are paired
   with the RGB image of the nearest header stamp (within ``match_tolerance_ns``);
+- ``event_camera_msgs/EventPacket`` streams (evt3, mono, ...) are decoded, mapped to the image
+  clock and windowed exactly as the tracker node does (:class:`~fetrack_ros.ros.event_input.EventDecoding`,
+  :class:`~fetrack_ros.events.EventBuffer`, :class:`~fetrack_ros.events.WindowPolicy`), and each
+  image's window is rendered the Event-AHU way at the sensor geometry. An image is released once
+  the stream has passed its window end (or the bag ends);
 - ground truth comes from a topic of ``fetrack_ros/msg/Track`` (paired the same way) or from a
   text file with one ``x,y,w,h`` line per RGB image.
 
@@ -13,7 +18,9 @@ Frames keep the bag's log-time order of the RGB topic.
 """
 from __future__ import annotations
 
+import dataclasses
 import struct
+from collections import deque
 from pathlib import Path
 from typing import Iterator
 
@@ -119,17 +126,22 @@ class BagSequence(Sequence):
     Args:
         path: bag folder (or its .db3/.mcap file).
         rgb_topic: ``sensor_msgs/Image`` or ``CompressedImage`` topic of the RGB camera.
-        event_topic: event frames as ``Image``/``CompressedImage``.
+        event_topic: event frames as ``Image``/``CompressedImage``, or ``EventPacket`` stream.
         gt_topic: ``fetrack_ros/msg/Track`` ground-truth topic, or None.
         gt_file: text file with one box per RGB image, or None (not both with gt_topic).
         match_tolerance_ns: largest stamp difference for pairing event frames and ground truth.
         name: sequence name (default: the bag folder's name).
+        window: event window per image for EventPacket streams (default ``WindowPolicy()``:
+            from the previous image's stamp to this one's).
+        event_clock: ``"header"`` (sensor-to-image offset estimated from packet header stamps, as
+            the node) or ``"fixed"`` (``event_offset_ns`` added to every event time).
     """
 
     def __init__(self, path: str | Path, rgb_topic: str = DEFAULT_RGB_TOPIC,
                  event_topic: str = DEFAULT_EVENT_FRAME_TOPIC, gt_topic: str | None = None,
                  gt_file: str | Path | None = None, match_tolerance_ns: int = 1_000_000,
-                 name: str | None = None, typestore=None):
+                 name: str | None = None, typestore=None, window=None, event_clock: str = "header",
+                 event_offset_ns: int = 0):
         if gt_topic is not None and gt_file is not None:
             raise ValueError("give ground truth either as gt_topic or as gt_file, not both")
         self.path = Path(path)
@@ -137,6 +149,9 @@ class BagSequence(Sequence):
         self.rgb_topic, self.event_topic, self.gt_topic = rgb_topic, event_topic, gt_topic
         self.match_tolerance_ns = int(match_tolerance_ns)
         self.typestore = typestore or get_typestore()
+        if event_clock not in ("header", "fixed"):
+            raise ValueError(f"event_clock must be 'header' or 'fixed', got {event_clock!r}")
+        self.window, self.event_clock, self.event_offset_ns = window, event_clock, int(event_offset_ns)
         reader = open_reader(self.path)
         try:
             self._index(reader)
@@ -171,12 +186,22 @@ class BagSequence(Sequence):
 
     def _index(self, reader: Reader) -> None:
         self._rgb_conns = _connections(reader, self.rgb_topic, IMAGE_TYPES, "RGB image", self.path)
-        self._event_conns = _connections(reader, self.event_topic, IMAGE_TYPES, "event frame", self.path)
+        self._event_conns = _connections(reader, self.event_topic, IMAGE_TYPES + (EVENT_PACKET,), "event",
+                                         self.path)
+        self.event_packets = self._event_conns[0].msgtype == EVENT_PACKET
         self.stamps_ns = self._stamps(reader, self._rgb_conns, "RGB")
         if self.stamps_ns.size == 0:
             raise SourceError(f"bag {self.path}: RGB topic {self.rgb_topic} has no messages")
-        self._event_index = self._pair(self._stamps(reader, self._event_conns, "event frame"),
-                                       "event frame", self.event_topic)
+        self.skipped_packets: dict[str, int] = {}  # diagnostics reason -> packets skipped by the last frames()
+        if self.event_packets:
+            first = next(read_messages(reader, self._event_conns, self.path, "event packets"), None)
+            if first is None:
+                raise SourceError(f"bag {self.path}: event topic {self.event_topic} has no packets")
+            packet = self._deserialize(first[0], first[2])
+            self.sensor_hw = (int(packet.height), int(packet.width))
+        else:
+            self._event_index = self._pair(self._stamps(reader, self._event_conns, "event frame"),
+                                           "event frame", self.event_topic)
         self._gt_from_topic = None
         if self.gt_topic is not None:
             conns = _connections(reader, self.gt_topic, (TRACK,), "ground-truth", self.path)
@@ -214,14 +239,26 @@ class BagSequence(Sequence):
         return None if gt is None else gt.copy()
 
     def _decode_image(self, connection, raw: bytes) -> np.ndarray:
+        return image_msg_to_rgb(self._deserialize(connection, raw))
+
+    def _deserialize(self, connection, raw: bytes):
         try:
-            msg = self.typestore.deserialize_cdr(raw, connection.msgtype)
+            return self.typestore.deserialize_cdr(raw, connection.msgtype)
         except Exception as exc:
             raise SourceError(f"bag {self.path}: cannot deserialize a {connection.msgtype} on {connection.topic}: "
                               f"{type(exc).__name__}: {exc}") from None
-        return image_msg_to_rgb(msg)
 
     def frames(self) -> Iterator[Frame]:
+        reader = open_reader(self.path)
+        try:
+            if self.event_packets:
+                yield from self._frames_from_packets(reader)
+            else:
+                yield from self._frames_from_event_images(reader)
+        finally:
+            reader.close()
+
+    def _frames_from_event_images(self, reader: Reader) -> Iterator[Frame]:
         gt = self.gt_xywh
         rgb_conn_ids = {c.id for c in self._rgb_conns}
         # how many RGB images still need each event frame (an event frame may serve several)
@@ -230,30 +267,71 @@ class BagSequence(Sequence):
         pending: list[tuple[int, object, bytes]] = []  # RGB images waiting for their event frame
         rgb_i = event_j = 0
         sizes = None
-        reader = open_reader(self.path)
-        try:
-            for connection, _, raw in read_messages(reader, self._rgb_conns + self._event_conns, self.path,
-                                                     "images"):
-                if connection.id in rgb_conn_ids:
-                    pending.append((rgb_i, connection, raw))
-                    rgb_i += 1
-                else:
-                    if event_j < needed.size and needed[event_j]:
-                        events_by_index[event_j] = (connection, raw)
-                    event_j += 1
-                while pending and int(self._event_index[pending[0][0]]) in events_by_index:
-                    i, rgb_conn, rgb_raw = pending.pop(0)
-                    j = int(self._event_index[i])
-                    event_conn, event_raw = events_by_index[j]
-                    needed[j] -= 1
-                    if not needed[j]:
-                        del events_by_index[j]
-                    rgb = self._decode_image(rgb_conn, rgb_raw)
-                    event_frame = self._decode_image(event_conn, event_raw)
-                    sizes = check_frame_sizes(sizes, rgb, event_frame, f"bag {self.path} frame {i}")
-                    yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
-                                gt_xywh=None if gt is None else gt[i].copy())
-        finally:
-            reader.close()
+        for connection, _, raw in read_messages(reader, self._rgb_conns + self._event_conns, self.path,
+                                                 "images"):
+            if connection.id in rgb_conn_ids:
+                pending.append((rgb_i, connection, raw))
+                rgb_i += 1
+            else:
+                if event_j < needed.size and needed[event_j]:
+                    events_by_index[event_j] = (connection, raw)
+                event_j += 1
+            while pending and int(self._event_index[pending[0][0]]) in events_by_index:
+                i, rgb_conn, rgb_raw = pending.pop(0)
+                j = int(self._event_index[i])
+                event_conn, event_raw = events_by_index[j]
+                needed[j] -= 1
+                if not needed[j]:
+                    del events_by_index[j]
+                rgb = self._decode_image(rgb_conn, rgb_raw)
+                event_frame = self._decode_image(event_conn, event_raw)
+                sizes = check_frame_sizes(sizes, rgb, event_frame, f"bag {self.path} frame {i}")
+                yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
+                            gt_xywh=None if gt is None else gt[i].copy())
         if pending or rgb_i != len(self):
+            raise SourceError(f"bag {self.path} changed while reading: {rgb_i} RGB images read, {len(self)} indexed")
+
+    def _frames_from_packets(self, reader: Reader) -> Iterator[Frame]:
+        from ..events import EventBuffer, WindowPolicy, render_ahu
+        from ..ros.event_input import EventDecoding, EventInputError
+
+        gt = self.gt_xywh
+        decoding = EventDecoding("event_packet", self.event_clock, self.event_offset_ns)
+        buffer = EventBuffer()
+        policy = dataclasses.replace(self.window) if self.window is not None else WindowPolicy()
+        self.skipped_packets = {}
+        rgb_conn_ids = {c.id for c in self._rgb_conns}
+        pending: deque = deque()  # (index, RGB message, window) waiting for the stream to pass the window
+        sizes = None
+
+        def release(item) -> Frame:
+            nonlocal sizes
+            i, msg, (t0, t1) = item
+            rgb = image_msg_to_rgb(msg)
+            events = buffer.window(t0, t1)
+            event_frame = render_ahu(events, *(decoding.geometry or self.sensor_hw))
+            sizes = check_frame_sizes(sizes, rgb, event_frame, f"bag {self.path} frame {i}")
+            return Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame, events=events,
+                         gt_xywh=None if gt is None else gt[i].copy())
+
+        rgb_i = 0
+        for connection, _, raw in read_messages(reader, self._rgb_conns + self._event_conns, self.path,
+                                                 "images and event packets"):
+            msg = self._deserialize(connection, raw)
+            if connection.id in rgb_conn_ids:
+                pending.append((rgb_i, msg, policy.window(int(self.stamps_ns[rgb_i]))))
+                rgb_i += 1
+            else:
+                try:
+                    events, _ = decoding.decode(msg)
+                except EventInputError as exc:  # skipped and counted, as the node does
+                    self.skipped_packets[exc.reason] = self.skipped_packets.get(exc.reason, 0) + 1
+                    continue
+                if len(events):
+                    buffer.append(events)
+            while pending and buffer.t_last is not None and buffer.t_last >= pending[0][2][1]:
+                yield release(pending.popleft())
+        while pending:  # the bag ended: the last windows get what was recorded
+            yield release(pending.popleft())
+        if rgb_i != len(self):
             raise SourceError(f"bag {self.path} changed while reading: {rgb_i} RGB images read, {len(self)} indexed")

@@ -93,11 +93,14 @@ class SequenceRun:
 
 
 def _event_frame(frame, height: int, width: int) -> tuple[np.ndarray, int]:
+    """The frame's event frame (rendered from its events at the RGB size if it has none) and its
+    number of events (0 when the source gives only rendered frames)."""
+    num_events = 0 if frame.events is None else len(frame.events)
     if frame.event_frame is not None:
-        return frame.event_frame, 0
+        return frame.event_frame, num_events
     if frame.events is not None:
         from ..events import render_ahu
-        return render_ahu(frame.events, height, width), len(frame.events)
+        return render_ahu(frame.events, height, width), num_events
     raise SourceError(f"frame {frame.index} has neither an event frame nor events")
 
 
