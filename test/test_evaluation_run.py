@@ -147,3 +147,21 @@ def test_changed_sequence_length_is_tracked_again(data_root, tmp_path):
     result = run_evaluation(datasets.open_dataset(tmp_path / "grown", "coesot"), opts, progress=False,
                             log=lambda s: None)
     assert result["tracked"] == ["seq_a"] and len(result["runs"]["seq_a"]) == N_FRAMES + 1
+
+
+def test_cli_bag_options_reach_the_source(tmp_path):
+    rgb, event, gt = synthetic.make_frames(2, 32, 32)
+    with BagWriter(tmp_path / "b", "mcap") as writer:
+        for i in range(2):
+            writer.write_image("/cam", 10**9 + i, rgb[i])
+            writer.write_event_packet("/ev", 10**9 + i, b"", encoding="evt3", width=32, height=32, seq=i)
+    parser = argparse.ArgumentParser()
+    eval_cli.add_arguments(parser)
+    args = parser.parse_args(["--out", "x", "--bag", str(tmp_path / "b"), "--rgb-topic", "/cam", "--event-topic", "/ev",
+                              "--window-policy", "exposure", "--exposure-ms", "5", "--exposure-offset-ms", "-5",
+                              "--event-clock", "fixed", "--event-offset-ns", "7"])
+    (seq,) = eval_cli.open_sequences(args)
+    assert seq.event_packets and seq.sensor_hw == (32, 32) and (seq.event_clock, seq.event_offset_ns) == ("fixed", 7)
+    assert (seq.window.kind, seq.window.exposure_ns, seq.window.exposure_offset_ns) == ("exposure", 5_000_000,
+                                                                                          -5_000_000)
+    assert len(seq) == 2 and seq.gt_xywh is None

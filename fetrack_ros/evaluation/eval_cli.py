@@ -35,7 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_RGB_TOPIC
     src.add_argument("--rgb-topic", default=DEFAULT_RGB_TOPIC, help="Image/CompressedImage topic (default %(default)s)")
     src.add_argument("--event-topic", default=DEFAULT_EVENT_FRAME_TOPIC,
-                     help="event frames as Image/CompressedImage (default %(default)s)")
+                     help="event frames (Image/CompressedImage) or an event_camera_msgs/EventPacket stream "
+                          "(default %(default)s)")
+    src.add_argument("--window-policy", choices=["between_frames", "fixed", "exposure"], default="between_frames",
+                     help="EventPacket streams: which events belong to an image (as the node's window_policy)")
+    src.add_argument("--window-duration-ms", type=float, default=33.0,
+                     help="EventPacket streams: fixed window length, and the first between_frames window")
+    src.add_argument("--exposure-ms", type=float, default=10.0, help="exposure window length (--window-policy exposure)")
+    src.add_argument("--exposure-offset-ms", type=float, default=0.0,
+                     help="exposure window start relative to the image stamp (--window-policy exposure)")
+    src.add_argument("--event-clock", choices=["header", "fixed"], default="header",
+                     help="EventPacket streams: sensor-to-image clock from packet header stamps, or a fixed offset")
+    src.add_argument("--event-offset-ns", type=int, default=0, help="offset for --event-clock fixed")
     gt = src.add_mutually_exclusive_group()
     gt.add_argument("--gt-topic", help="fetrack_ros/msg/Track ground-truth topic of the bags")
     gt.add_argument("--gt-file", type=Path, help="ground-truth text file, one x,y,w,h line per RGB image "
@@ -101,9 +112,14 @@ def open_sequences(args: argparse.Namespace) -> list:
                             frame_period_ns=round(args.frame_period_ms * 1e6))
     if args.gt_file is not None and len(args.bag) != 1:
         raise ValueError("--gt-file goes with a single --bag; use --gt-topic for several bags")
+    from ..events import WindowPolicy
     from .bags import BagSequence
+    window = WindowPolicy(kind=args.window_policy, duration_ns=round(args.window_duration_ms * 1e6),
+                          exposure_ns=round(args.exposure_ms * 1e6),
+                          exposure_offset_ns=round(args.exposure_offset_ms * 1e6))
     return [BagSequence(path, rgb_topic=args.rgb_topic, event_topic=args.event_topic, gt_topic=args.gt_topic,
-                        gt_file=args.gt_file, match_tolerance_ns=round(args.match_tolerance_ms * 1e6))
+                        gt_file=args.gt_file, match_tolerance_ns=round(args.match_tolerance_ms * 1e6),
+                        window=window, event_clock=args.event_clock, event_offset_ns=args.event_offset_ns)
             for path in args.bag]
 
 
