@@ -90,6 +90,17 @@ def build_optimizer(model: nn.Module, lr: float, weight_decay: float, backbone_l
     return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
 
 
+#: Parameters kept in the state dict for checkpoint compatibility but never used by the forward.
+UNUSED_PARAMETERS = ("backbone.cls_token",)
+
+
+def freeze_unused(model: nn.Module) -> None:
+    """Exclude :data:`UNUSED_PARAMETERS` from training (DDP requires every trained parameter to get a gradient)."""
+    for name, param in model.named_parameters():
+        if name in UNUSED_PARAMETERS:
+            param.requires_grad_(False)
+
+
 # ----------------------------------------------------------------------------- batches
 class PairStream(torch.utils.data.IterableDataset):
     """Endless pairs for one process (and DataLoader worker), seeded by ``(seed, epoch, rank, worker)``."""
@@ -234,6 +245,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
     if config.model.init_checkpoint:
         load_checkpoint(model, config.model.init_checkpoint)
     model.to(device).train()
+    freeze_unused(model)
     optimizer = build_optimizer(model, tc.lr, tc.weight_decay, tc.backbone_lr_multiplier)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=tc.lr_drop_epoch, gamma=tc.lr_drop_gamma)
     start_epoch, history = 0, []

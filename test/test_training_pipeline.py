@@ -1,0 +1,154 @@
+"""Training pipeline: pair sampling geometry, configuration, `fetrack train` runs, resume, DDP on gloo."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from fetrack_ros.training.config import ConfigError, TrainConfig
+from fetrack_ros.training.sampling import Clip, PairSettings, box_in_crop, sample_pair
+from fetrack_ros.tracking.crop import crop_geometry
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_MODEL = {"name": "vim_t", "overrides": {"depth": 1, "embed_dim": 64, "head_channels": 32,
+                                             "template_size": 64, "search_size": 128}}
+TINY_SIM = {"num_frames": 8, "height": 96, "width": 128, "target_size_px": [14, 28]}
+
+
+def tiny_config(out_dir: Path, **train) -> dict:
+    return {"model": TINY_MODEL,
+            "data": {"sources": [{"kind": "synthetic", "sim": TINY_SIM, "reuse": 8}]},
+            "train": {"epochs": 1, "steps_per_epoch": 2, "batch_size": 2, "threads": 1, **train},
+            "output": {"dir": str(out_dir)},
+            "validation": {"every": 0}}
+
+
+def fetrack_train(config: dict, tmp_path: Path, *extra: str, nproc: int = 1, timeout: float = 120):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "fetrack_ros.training.cli", "--config", str(path), "--no-progress", *extra]
+    if nproc > 1:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", "fetrack_ros.training.cli", "--config", str(path), "--no-progress", *extra]
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def square_clip(n=5, box=(60.0, 40.0, 20.0, 20.0), hw=(120, 160)) -> Clip:
+    rgb = np.zeros((*hw, 3), np.uint8)
+    x, y, w, h = (int(v) for v in box)
+    rgb[y:y + h, x:x + w] = 200
+    boxes = np.tile(np.array(box), (n, 1))
+    return Clip("square", boxes, lambda i: rgb, lambda i: np.full((*hw, 3), 255, np.uint8))
+
+
+def test_box_in_crop_maps_the_box_into_the_resized_crop():
+    box = np.array([50.0, 30.0, 20.0, 10.0])
+    geo = crop_geometry(box, 4.0, 128, (200, 300))
+    cx, cy, w, h = box_in_crop(box, geo, 128)
+    side = geo.size
+    assert w == pytest.approx(20.0 / side) and h == pytest.approx(10.0 / side)
+    assert cx == pytest.approx((60.0 - geo.x1) / side) and cy == pytest.approx((35.0 - geo.y1) / side)
+
+
+def test_pairs_without_jitter_centre_the_target_and_show_it():
+    settings = PairSettings(template_size=64, search_size=128, scale_jitter=0.0, center_jitter=0.0,
+                            brightness_jitter=0.0, flip_prob=0.0)
+    pair = sample_pair(square_clip(), np.random.default_rng(0), settings)
+    assert pair.search_rgb.shape == (128, 128, 3) and pair.template_rgb.shape == (64, 64, 3)
+    cx, cy, w, h = pair.search_box
+    assert abs(cx - 0.5) < 0.02 and abs(cy - 0.5) < 0.02 and w == pytest.approx(20 / 80) and h == pytest.approx(20 / 80)
+    # The bright square sits where the box says.
+    x1, y1, x2, y2 = (np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]) * 128).round().astype(int)
+    assert pair.search_rgb[y1 + 2:y2 - 2, x1 + 2:x2 - 2].min() > 150
+    assert pair.search_rgb[:y1 - 2].max() == 0
+    assert pair.template_rgb[16:48, 16:48].mean() > 150     # template: factor 2 -> box fills the middle half
+
+
+def test_jitter_moves_and_scales_the_search_box_and_flip_mirrors_it():
+    settings = PairSettings(template_size=64, search_size=128, flip_prob=0.0)
+    boxes = np.array([sample_pair(square_clip(), np.random.default_rng(s), settings).search_box for s in range(40)])
+    assert boxes[:, 0].std() > 0.05 and boxes[:, 2].std() > 0.01
+    assert ((boxes[:, :2] >= 0) & (boxes[:, :2] <= 1)).all()
+    flipped = sample_pair(square_clip(), np.random.default_rng(3), PairSettings(template_size=64, search_size=128, flip_prob=1.0))
+    plain = sample_pair(square_clip(), np.random.default_rng(3), PairSettings(template_size=64, search_size=128, flip_prob=0.0))
+    assert flipped.search_box[0] == pytest.approx(1 - plain.search_box[0])
+    assert np.array_equal(flipped.search_event, plain.search_event[:, ::-1])
+
+
+def test_template_is_never_after_the_search_frame():
+    clip = square_clip(n=30)
+    for seed in range(20):
+        pair = sample_pair(clip, np.random.default_rng(seed), PairSettings(template_size=64, search_size=128, max_gap=5))
+        t, s = (int(v) for v in pair.source.split(":")[1].split("->"))
+        assert 0 <= s - t <= 5
+
+
+def test_config_reports_unknown_fields_and_keeps_the_reference_weights(tmp_path):
+    config = TrainConfig.from_dict({})
+    assert (config.train.loss_weights.giou, config.train.loss_weights.l1, config.train.loss_weights.focal) == (1, 14, 1)
+    with pytest.raises(ConfigError, match=r"'lrr'.* in train"):
+        TrainConfig.from_dict({"train": {"lrr": 1}})
+    with pytest.raises(ConfigError, match=r"data.sources\[0\]"):
+        TrainConfig.from_dict({"data": {"sources": [{"kind": "folder"}]}})
+    with pytest.raises(ConfigError, match="model.overrides.search_size"):
+        TrainConfig.from_dict({"data": {"pairs": {"search_size": 64}}})
+    round_trip = TrainConfig.from_dict(config.to_dict())
+    assert round_trip == config
+
+
+def test_fetrack_train_writes_loadable_checkpoints_and_resumes(tmp_path):
+    from fetrack_ros.model import build_model, load_checkpoint
+
+    out = tmp_path / "run"
+    fetrack_train(tiny_config(out, epochs=1), tmp_path)
+    first = out / "checkpoint_ep0001.pt"
+    assert first.is_file()
+    model = load_checkpoint(build_model("vim_t", **TINY_MODEL["overrides"]), first)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    result = fetrack_train(tiny_config(out), tmp_path, "--resume", "auto", "--set", "train.epochs=2")
+    assert "resumed from" in result.stdout
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+    state = torch.load(out / "checkpoint_ep0002.pt", weights_only=True)
+    assert state["epoch"] == 2 and len(state["history"]) == 2
+    assert state["scheduler"]["last_epoch"] == 2
+
+
+def test_validation_tracks_held_out_sequences(tmp_path):
+    from fetrack_ros.model import build_model
+    from fetrack_ros.training.trainer import validate, validation_sequences
+
+    config = TrainConfig.from_dict({"validation": {"num_sequences": 2, "sim": {**TINY_SIM, "condition": "low_light"}}})
+    sequences = validation_sequences(config)
+    assert [s.seed for s in sequences] == [1_000_000, 1_000_001]
+    torch.manual_seed(0)
+    model = build_model("vim_t", **TINY_MODEL["overrides"]).train()
+    metrics = validate(model, sequences, {})
+    assert model.training, "validation must hand the model back in train mode"
+    assert 0 <= metrics["all_auc"] <= 100 and metrics["degraded_auc"] == metrics["all_auc"]
+
+
+def test_ddp_on_two_gloo_processes_ends_with_identical_weights(tmp_path):
+    out = tmp_path / "ddp"
+    config = tiny_config(out, epochs=1, steps_per_epoch=2)
+    config["output"]["rank_checkpoints"] = True
+    fetrack_train(config, tmp_path, nproc=2, timeout=180)
+    ranks = [torch.load(out / f"final_rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert ranks[0].keys() == ranks[1].keys()
+    for key in ranks[0]:
+        assert torch.equal(ranks[0][key], ranks[1][key]), key
+    # Training changed the weights (the ranks did not just agree on the initial ones).
+    torch.manual_seed(0)
+    from fetrack_ros.model import build_model
+    initial = build_model("vim_t", **TINY_MODEL["overrides"]).state_dict()
+    assert not torch.equal(initial["box_head.conv5_ctr.weight"], ranks[0]["box_head.conv5_ctr.weight"])
+    assert (out / "checkpoint_ep0001.pt").is_file()
