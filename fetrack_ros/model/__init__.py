@@ -5,10 +5,10 @@
   files, plain state dicts, this project's checkpoints);
 - :class:`ModelConfig` / :data:`CONFIGS`: architecture and crop geometry (``model.config``).
 """
+from .checkpoint import (CheckpointError, UnsafeCheckpointError, infer_config, load_checkpoint, load_model,
+                         read_checkpoint, save_checkpoint)
 from .configs import CONFIGS, ModelConfig, get_config
 from .femamba import FEMamba, build_model
 
-__all__ = ["CONFIGS", "FEMamba", "ModelConfig", "build_model", "get_config"]
-from .checkpoint import load_checkpoint  # noqa: E402
-
-__all__ += ["load_checkpoint"]
+__all__ = ["CONFIGS", "CheckpointError", "FEMamba", "ModelConfig", "UnsafeCheckpointError", "build_model",
+           "get_config", "infer_config", "load_checkpoint", "load_model", "read_checkpoint", "save_checkpoint"]

@@ -1,29 +1,211 @@
-"""Reading and writing FEMamba weights (first version: plain state dicts and fixture-style dicts)."""
+"""Reading and writing FEMamba weights.
+
+Three kinds of files are read by :func:`read_checkpoint` / :func:`load_checkpoint` /
+:func:`load_model`, all without running code stored in the file:
+
+1. **This project's checkpoints** (written by :func:`save_checkpoint`)::
+
+       {"format": "fetrack_ros/1",
+        "config": {...ModelConfig fields except scan_backend...},
+        "state_dict": {key: tensor},
+        "extra": {...}}            # optional, caller's plain data (epoch, metrics, ...)
+
+   saved with ``torch.save``; everything in it loads with ``torch.load(weights_only=True)``, and
+   the config lets :func:`load_model` rebuild the right network.
+2. **Plain state dicts** (``torch.save(model.state_dict())``), or dicts holding one under
+   ``state_dict`` / ``net`` / ``model`` (e.g. the shared test fixtures); a ``module.`` prefix left
+   by DataParallel is removed.
+3. **Official Mamba-FETrack files** such as ``Mamba_FEtrack_ep0050.pth.tar``: the state dict is
+   ``ckpt['net']``, and the other entries pickle objects of the reference code. When
+   ``weights_only=True`` refuses them, the file is read with :mod:`.safe_pickle`, which turns those
+   objects into inert placeholders and refuses any pickled function call.
+"""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from . import safe_pickle
+from .configs import CONFIGS, ModelConfig
+
+FORMAT = "fetrack_ros/1"
 STATE_DICT_ENTRIES = ("state_dict", "net", "model")
 
 
-def extract_state_dict(obj) -> dict[str, torch.Tensor]:
-    if isinstance(obj, Mapping):
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return dict(obj)
-        for key in STATE_DICT_ENTRIES:
-            if isinstance(obj.get(key), Mapping):
-                return extract_state_dict(obj[key])
-    raise ValueError("not a checkpoint: expected a state dict or a dict with one of "
-                     f"{STATE_DICT_ENTRIES} holding one")
+class CheckpointError(ValueError):
+    """The file is not a usable checkpoint for this network (with what was wrong)."""
 
 
-def load_checkpoint(model: nn.Module, path) -> nn.Module:
+class UnsafeCheckpointError(CheckpointError):
+    """The file's pickle tried to run code (it was refused, nothing was executed)."""
+
+
+def save_checkpoint(model: nn.Module, path, extra: dict | None = None) -> Path:
+    """Write ``model`` (a FEMamba with ``.config``) in this project's format; returns the path.
+
+    ``extra`` must hold plain data (numbers, strings, lists, dicts, tensors) so that the file
+    still loads with ``weights_only=True``.
+    """
+    config = getattr(model, "config", None)
+    if not isinstance(config, ModelConfig):
+        raise TypeError(f"save_checkpoint needs a model with a ModelConfig at .config, got {type(model).__name__}")
+    stored = config.to_dict()
+    del stored["scan_backend"]  # a runtime choice of the machine that loads it
     path = Path(path)
-    if not path.is_file():
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": FORMAT, "config": stored, "state_dict": model.state_dict(), "extra": extra or {}}, path)
+    return path
+
+
+def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
+    """The state dict in ``path`` and, for this project's files, the stored config (else None)."""
+    path = Path(path)
+    if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    model.load_state_dict(extract_state_dict(torch.load(path, map_location="cpu", weights_only=True)))
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint path is not a file: {path}")
+    obj = _load_object(path)
+    if isinstance(obj, Mapping) and "format" in obj:
+        return _read_project_format(obj, path)
+    return _find_state_dict(obj, path), None
+
+
+def load_checkpoint(model: nn.Module, path, strict: bool = True) -> nn.Module:
+    """Load the weights in ``path`` into ``model`` (in place) and return it.
+
+    Raises FileNotFoundError, :class:`CheckpointError` (not a checkpoint; wrong architecture, with
+    the missing/unexpected keys, shape mismatches, and the config that would fit) or
+    :class:`UnsafeCheckpointError`. With ``strict=False`` only shape mismatches are errors.
+    """
+    state_dict, _ = read_checkpoint(path)
+    check_compatible(model, state_dict, strict=strict, source=str(path))
+    model.load_state_dict(state_dict, strict=strict)
     return model
+
+
+def load_model(path, **overrides) -> nn.Module:
+    """A FEMamba built for the checkpoint in ``path`` (stored or inferred config), in eval mode.
+
+    ``overrides`` replace config fields, typically ``scan_backend=``.
+    """
+    from .femamba import FEMamba
+
+    state_dict, config = read_checkpoint(path)
+    config = config or infer_config(state_dict)
+    if overrides:
+        config = ModelConfig.from_dict({**config.to_dict(), **overrides})
+    model = FEMamba(config)
+    check_compatible(model, state_dict, strict=True, source=str(path))
+    model.load_state_dict(state_dict, strict=True)
+    return model.eval()
+
+
+def check_compatible(model: nn.Module, state_dict: Mapping[str, torch.Tensor], strict: bool = True,
+                     source: str = "checkpoint") -> None:
+    """Raise :class:`CheckpointError` describing every difference between the two key/shape sets."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    mismatched = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}"
+                  for k, v in expected.items() if k in state_dict and state_dict[k].shape != v.shape]
+    if not mismatched and (not strict or not (missing or unexpected)):
+        return
+    config = getattr(model, "config", None)
+    network = describe_config(config) if isinstance(config, ModelConfig) else type(model).__name__
+    lines = [f"{source} does not fit this network, {network}:"]
+    for title, items in (("missing keys", missing), ("unexpected keys", unexpected),
+                         ("shape mismatches", mismatched)):
+        if items and (strict or title == "shape mismatches"):
+            shown = ", ".join(items[:6]) + (f", ... ({len(items) - 6} more)" if len(items) > 6 else "")
+            lines.append(f"  {len(items)} {title}: {shown}")
+    try:
+        lines.append(f"  the checkpoint fits {describe_config(infer_config(state_dict))}")
+    except CheckpointError as exc:
+        lines.append(f"  no FEMamba config fits it: {exc}")
+    raise CheckpointError("\n".join(lines))
+
+
+def infer_config(state_dict: Mapping[str, torch.Tensor]) -> ModelConfig:
+    """The :class:`ModelConfig` whose network has these keys and shapes (inferred from shapes)."""
+    def shape(key):
+        if key not in state_dict:
+            raise CheckpointError(f"not a FEMamba state dict: key {key!r} is missing")
+        return tuple(state_dict[key].shape)
+
+    embed_dim, _, patch, _ = shape("backbone.patch_embed.proj.weight")
+    layers = {int(m.group(1)) for k in state_dict if (m := re.match(r"backbone\.layers\.(\d+)\.", k))}
+    if not layers:
+        raise CheckpointError("not a FEMamba state dict: no backbone.layers.* keys")
+    d_inner, d_state = shape("backbone.layers.0.mixer.A_log")
+    d_conv = shape("backbone.layers.0.mixer.conv1d.weight")[-1]
+    dt_rank = shape("backbone.layers.0.mixer.dt_proj.weight")[1]
+    template_tokens, search_tokens = shape("backbone.pos_embed_z")[1], shape("backbone.pos_embed_x")[1]
+    name = next((n for n, c in CONFIGS.items() if c.embed_dim == embed_dim), "custom")
+    return ModelConfig(name=name, embed_dim=embed_dim, depth=max(layers) + 1, d_state=d_state, d_conv=d_conv,
+                       expand=d_inner // embed_dim, dt_rank=dt_rank, patch_size=patch,
+                       template_size=round(template_tokens ** 0.5) * patch,
+                       search_size=round(search_tokens ** 0.5) * patch,
+                       prompt_pool_size=shape("backbone.rgb_specific_prompt.weight")[0],
+                       head_channels=shape("box_head.conv1_ctr.0.weight")[0])
+
+
+def describe_config(config: ModelConfig) -> str:
+    """``build_model("vim_s", depth=2)``-style text for a config (fields differing from the named one)."""
+    base = CONFIGS.get(config.name)
+    if base is None:
+        base, name = CONFIGS["vim_s"], "vim_s"
+    else:
+        name = config.name
+    diff = {k: v for k, v in config.to_dict().items()
+            if k not in ("name", "scan_backend") and v != getattr(base, k)}
+    args = "".join(f", {k}={v!r}" for k, v in diff.items())
+    return f'build_model("{name}"{args})'
+
+
+def _load_object(path: Path):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # refused globals (official files), or not a PyTorch file at all
+        weights_only_error = exc
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=safe_pickle)
+    except safe_pickle.UnsafePickleError as exc:
+        raise UnsafeCheckpointError(f"refusing to load {path}: {exc}") from exc
+    except Exception as exc:
+        first_line = (str(weights_only_error).strip().splitlines() or [""])[0]
+        raise CheckpointError(f"not a checkpoint: {path} cannot be read as a PyTorch file (weights-only "
+                              f"reader: {type(weights_only_error).__name__}: {first_line}; restricted "
+                              f"reader: {type(exc).__name__}: {exc})") from exc
+
+
+def _read_project_format(obj: Mapping, path: Path):
+    if obj.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: unsupported checkpoint format {obj.get('format')!r}, expected {FORMAT!r}")
+    for field in ("config", "state_dict"):
+        if not isinstance(obj.get(field), Mapping):
+            raise CheckpointError(f"{path}: {FORMAT} checkpoint has no {field!r} dict")
+    try:
+        config = ModelConfig.from_dict(dict(obj["config"]))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: invalid stored config: {exc}") from exc
+    return _find_state_dict(obj["state_dict"], path), config
+
+
+def _find_state_dict(obj, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        state = {str(k): v for k, v in obj.items()}
+        if all(k.startswith("module.") for k in state):
+            state = {k[len("module."):]: v for k, v in state.items()}
+        return state
+    if isinstance(obj, Mapping):
+        for key in STATE_DICT_ENTRIES:
+            if key in obj and isinstance(obj[key], Mapping):
+                return _find_state_dict(obj[key], path)
+        keys = ", ".join(map(repr, list(obj)[:10]))
+        raise CheckpointError(f"not a checkpoint: {path} holds a dict without a state dict "
+                              f"(keys {keys}; looked for a dict of tensors or one of {STATE_DICT_ENTRIES})")
+    raise CheckpointError(f"not a checkpoint: {path} holds a {type(obj).__name__}, not a state dict")

@@ -1,0 +1,200 @@
+"""Checkpoint IO: official-style pickles (safely), plain state dicts, project checkpoints, errors."""
+import collections
+import os
+import sys
+import types
+
+import pytest
+import torch
+
+from fetrack_ros.model import (CheckpointError, UnsafeCheckpointError, build_model, infer_config,
+                               load_checkpoint, load_model, read_checkpoint, save_checkpoint)
+
+FOREIGN_MODULE = "lib.train.admin.settings_not_here"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return build_model("vim_t", depth=1)
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _foreign_classes():
+    """Classes that pickle as FOREIGN_MODULE.Settings / .AverageMeter (like the reference's objects)."""
+    module = types.ModuleType(FOREIGN_MODULE)
+
+    class Settings:
+        def __init__(self):
+            self.workspace_dir = "/tmp/ws"
+            self.cfg = {"lr": 1e-4}
+
+    class AverageMeter(dict):
+        pass
+
+    for cls in (Settings, AverageMeter):
+        cls.__module__ = FOREIGN_MODULE
+        cls.__qualname__ = cls.__name__
+        setattr(module, cls.__name__, cls)
+    return module
+
+
+def _install(patch, module):
+    """Put ``module`` and its (empty) parent packages into sys.modules for the patch's lifetime."""
+    parts = module.__name__.split(".")
+    for i in range(1, len(parts)):
+        patch.setitem(sys.modules, ".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+    patch.setitem(sys.modules, module.__name__, module)
+
+
+def _save_official_style(path, model, monkeypatch):
+    module = _foreign_classes()
+    with monkeypatch.context() as patch:  # the module exists only while saving
+        _install(patch, module)
+        stats = module.AverageMeter(avg=0.5)
+        stats.count = 3
+        torch.save({"epoch": 50, "actor_type": "MambaFETrackActor", "net_type": "Mamba_FEtrack",
+                    "net": collections.OrderedDict(model.state_dict()), "net_info": None,
+                    "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4, "params": [0, 1]}]},
+                    "stats": collections.OrderedDict(train=stats), "settings": module.Settings()}, path)
+    assert FOREIGN_MODULE not in sys.modules
+
+
+def test_official_style_pickle_loads_weights_without_importing(tmp_path, tiny, monkeypatch):
+    path = tmp_path / "Mamba_FEtrack_ep0050.pth.tar"
+    _save_official_style(path, tiny, monkeypatch)
+    with pytest.raises(Exception):  # what weights_only refuses, and why we need the restricted reader
+        torch.load(path, weights_only=True)
+    model = load_checkpoint(build_model("vim_t", depth=1), path)
+    assert _same_weights(model, tiny)
+    assert FOREIGN_MODULE not in sys.modules
+    assert load_model(path).config.embed_dim == 192  # config inferred from the keys
+
+
+def test_official_style_pickle_executes_nothing_even_if_module_exists(tmp_path, tiny, monkeypatch):
+    path = tmp_path / "official.pth.tar"
+    _save_official_style(path, tiny, monkeypatch)
+    calls = []
+    trap = types.ModuleType(FOREIGN_MODULE)
+
+    class Settings:
+        def __new__(cls, *a, **k):
+            calls.append("new")
+            return super().__new__(cls)
+
+        def __setstate__(self, state):
+            calls.append("setstate")
+
+    class AverageMeter(dict):
+        def __setitem__(self, key, value):
+            calls.append("setitem")
+
+    trap.Settings, trap.AverageMeter = Settings, AverageMeter
+    _install(monkeypatch, trap)
+    assert _same_weights(load_checkpoint(build_model("vim_t", depth=1), path), tiny)
+    assert calls == []
+
+
+class _Evil:
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+def test_malicious_pickle_calling_os_system_is_refused(tmp_path, tiny):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pth"
+    torch.save({"net": tiny.state_dict(), "x": _Evil(os.system, f"touch {marker}")}, path)
+    with pytest.raises(UnsafeCheckpointError, match="refusing"):
+        load_checkpoint(build_model("vim_t", depth=1), path)
+    assert not marker.exists()
+
+
+def test_pickle_calling_an_unknown_function_is_refused(tmp_path, tiny, monkeypatch):
+    module = types.ModuleType("lib.utils_not_here")
+
+    def make_trouble(arg):
+        return arg
+
+    make_trouble.__module__, make_trouble.__qualname__ = module.__name__, "make_trouble"
+    module.make_trouble = make_trouble
+    path = tmp_path / "evil2.pth"
+    with monkeypatch.context() as patch:
+        _install(patch, module)
+        torch.save({"net": tiny.state_dict(), "x": _Evil(make_trouble, "rm -rf")}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r"call lib\.utils_not_here\.make_trouble"):
+        read_checkpoint(path)
+
+
+def test_plain_state_dict_and_dataparallel_prefix(tmp_path, tiny):
+    plain, prefixed = tmp_path / "plain.pt", tmp_path / "dp.pt"
+    torch.save(tiny.state_dict(), plain)
+    torch.save({f"module.{k}": v for k, v in tiny.state_dict().items()}, prefixed)
+    for path in (plain, prefixed):
+        assert _same_weights(load_checkpoint(build_model("vim_t", depth=1), path), tiny)
+
+
+def test_project_checkpoint_round_trip_rebuilds_config(tmp_path, tiny):
+    path = save_checkpoint(tiny, tmp_path / "ckpt" / "model.pt", extra={"epoch": 3})
+    raw = torch.load(path, weights_only=True)
+    assert raw["format"] == "fetrack_ros/1" and raw["extra"] == {"epoch": 3}
+    assert "scan_backend" not in raw["config"]
+    model = load_model(path, scan_backend="reference")
+    assert model.config == build_model("vim_t", depth=1, scan_backend="reference").config
+    assert not model.training and _same_weights(model, tiny)
+    state, config = read_checkpoint(path)
+    assert config.depth == 1 and config.embed_dim == 192
+
+
+def test_missing_file_and_not_a_checkpoint(tmp_path, tiny):
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        load_checkpoint(tiny, tmp_path / "nope.pt")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, not a checkpoint\n")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    for path in (text, garbage, empty):
+        with pytest.raises(CheckpointError, match="not a checkpoint"):
+            load_checkpoint(tiny, path)
+    no_weights = tmp_path / "dict.pt"
+    torch.save({"epoch": 1, "lr": 0.1}, no_weights)
+    with pytest.raises(CheckpointError, match="without a state dict"):
+        load_checkpoint(tiny, no_weights)
+    a_list = tmp_path / "list.pt"
+    torch.save([torch.zeros(1)], a_list)
+    with pytest.raises(CheckpointError, match="holds a list"):
+        load_checkpoint(tiny, a_list)
+    bad_format = tmp_path / "future.pt"
+    torch.save({"format": "fetrack_ros/9", "config": {}, "state_dict": {}}, bad_format)
+    with pytest.raises(CheckpointError, match="unsupported checkpoint format"):
+        read_checkpoint(bad_format)
+
+
+def test_wrong_architecture_names_differences_and_fitting_config(tmp_path, tiny):
+    path = tmp_path / "vim_t_d1.pt"
+    torch.save(tiny.state_dict(), path)
+    with pytest.raises(CheckpointError) as wrong_depth:
+        load_checkpoint(build_model("vim_t", depth=2), path)
+    message = str(wrong_depth.value)
+    assert "missing keys: backbone.layers.1.mixer.A_log" in message
+    assert 'fits build_model("vim_t", depth=1)' in message
+    with pytest.raises(CheckpointError) as wrong_width:
+        load_checkpoint(build_model("vim_s", depth=1), path)
+    message = str(wrong_width.value)
+    assert "shape mismatches: backbone.cls_token: checkpoint (1, 1, 192) vs model (1, 1, 384)" in message
+    assert 'fits build_model("vim_t", depth=1)' in message
+
+
+def test_infer_config_on_official_keys(official_fixtures):
+    state = torch.load(official_fixtures / "femamba_depth2.pt", weights_only=True)["state_dict"]
+    assert infer_config(state) == build_model("vim_s", depth=2).config
+    model = load_model(official_fixtures / "femamba_depth2.pt")
+    assert model.config.depth == 2 and model.config.embed_dim == 384
