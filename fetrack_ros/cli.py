@@ -14,7 +14,10 @@ import importlib
 import sys
 
 # name -> (module, one-line help). Add a line here to add a subcommand.
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "eval": ("fetrack_ros.evaluation.eval_cli", "evaluate the tracker on dataset folders or bags"),
+    "train": ("fetrack_ros.training.cli", "train or fine-tune the network"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
