@@ -106,7 +106,7 @@ def test_config_reports_unknown_fields_and_keeps_the_reference_weights(tmp_path)
 
 
 def test_fetrack_train_writes_loadable_checkpoints_and_resumes(tmp_path):
-    from fetrack_ros.model import build_model, load_checkpoint
+    from fetrack_ros.model import build_model, load_checkpoint, load_model
 
     out = tmp_path / "run"
     fetrack_train(tiny_config(out, epochs=1), tmp_path)
@@ -114,11 +114,12 @@ def test_fetrack_train_writes_loadable_checkpoints_and_resumes(tmp_path):
     assert first.is_file()
     model = load_checkpoint(build_model("vim_t", **TINY_MODEL["overrides"]), first)
     assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert load_model(first).config == model.config
     result = fetrack_train(tiny_config(out), tmp_path, "--resume", "auto", "--set", "train.epochs=2")
     assert "resumed from" in result.stdout
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2]
-    state = torch.load(out / "checkpoint_ep0002.pt", weights_only=True)
+    state = torch.load(out / "checkpoint_ep0002.pt", weights_only=True)["extra"]
     assert state["epoch"] == 2 and len(state["history"]) == 2
     assert state["scheduler"]["last_epoch"] == 2
 

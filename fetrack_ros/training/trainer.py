@@ -13,6 +13,7 @@ alone writes checkpoints, logs and validates.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -24,15 +25,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..model import build_model, load_checkpoint
-from ..model.configs import ModelConfig
+from ..model import ModelConfig, build_model, load_checkpoint, read_checkpoint, save_checkpoint
 from ..tracking.normalize import PatchNormalizer
 from .config import TrainConfig
 from .losses import tracking_loss
 from .sampling import FolderSource, PairSampler, SyntheticSource
-
-CHECKPOINT_FORMAT = "fetrack_ros.training/1"
-
 
 # ----------------------------------------------------------------------------- setup
 @dataclass(frozen=True)
@@ -143,17 +140,33 @@ def train_step(model: nn.Module, optimizer, batch: dict, normalize: PatchNormali
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def save_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, epoch: int, config: TrainConfig,
-                    history: list) -> Path:
-    """Write a training checkpoint atomically: the model (``net`` + ``config``, loadable by
-    ``fetrack_ros.model.load_checkpoint``) plus what resuming needs."""
-    state = {"format": CHECKPOINT_FORMAT, "config": model.config.to_dict(), "net": model.state_dict(),
-             "epoch": epoch, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+def save_training_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, epoch: int, config: TrainConfig,
+                             history: list) -> Path:
+    """Write a checkpoint in the model package's format (loadable by ``fetrack_ros.model.load_model``)
+    whose ``extra`` holds what resuming needs; written atomically (temporary file, then rename)."""
+    extra = {"epoch": epoch, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "train_config": config.to_dict(), "history": history}
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
+    save_checkpoint(model, tmp, extra=extra)
     tmp.replace(path)
     return path
+
+
+def read_training_state(path: Path, model: nn.Module) -> dict:
+    """The ``extra`` of a training checkpoint after loading its weights into ``model``.
+
+    Raises ``ValueError`` when the checkpoint was trained with another model config."""
+    state_dict, stored = read_checkpoint(path)
+    if stored is None or dataclasses.replace(stored, scan_backend=model.config.scan_backend) != model.config:
+        raise ValueError(f"checkpoint {path} holds model config {stored and stored.to_dict()}, but this training "
+                         f"config builds {model.config.to_dict()}; resume with the config it was trained with")
+    model.load_state_dict(state_dict)
+    extra = torch.load(path, map_location="cpu", weights_only=True).get("extra", {})
+    missing = [k for k in ("epoch", "optimizer", "scheduler") if k not in extra]
+    if missing:
+        raise ValueError(f"{path} is a model checkpoint without training state {missing}: it cannot be resumed "
+                         f"(use it as model.init_checkpoint to fine-tune from it)")
+    return extra
 
 
 def latest_checkpoint(out_dir: Path) -> Path | None:
@@ -252,11 +265,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
     if resume == "auto":
         resume = latest_checkpoint(out_dir)
     if resume:
-        state = torch.load(resume, map_location=device, weights_only=True)
-        if ModelConfig.from_dict(state["config"]) != model.config:
-            raise ValueError(f"checkpoint {resume} was trained with model config {state['config']}, "
-                             f"but this config builds {model.config.to_dict()}")
-        model.load_state_dict(state["net"])
+        state = read_training_state(Path(resume), model)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, history = int(state["epoch"]), list(state.get("history", []))
@@ -300,7 +309,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
                 fh.write(json.dumps(history[-1]) + "\n")
             log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in history[-1].items()))
             if (epoch + 1) % config.output.checkpoint_every == 0 or last:
-                checkpoint = save_checkpoint(out_dir / f"checkpoint_ep{epoch + 1:04d}.pt", model, optimizer,
+                checkpoint = save_training_checkpoint(out_dir / f"checkpoint_ep{epoch + 1:04d}.pt", model, optimizer,
                                              scheduler, epoch + 1, config, history)
         if info.enabled:
             dist.barrier()
