@@ -27,4 +27,5 @@ def test_unknown_command_is_an_error_naming_the_valid_ones():
 
 def test_no_command_prints_help_and_fails(capsys):
     assert main([]) == 2
-    assert all(name in capsys.readouterr().out for name in SUBCOMMANDS)
+    out = capsys.readouterr().out
+    assert all(name in out for name in SUBCOMMANDS)
