@@ -153,3 +153,14 @@ def test_ddp_on_two_gloo_processes_ends_with_identical_weights(tmp_path):
     initial = build_model("vim_t", **TINY_MODEL["overrides"]).state_dict()
     assert not torch.equal(initial["box_head.conv5_ctr.weight"], ranks[0]["box_head.conv5_ctr.weight"])
     assert (out / "checkpoint_ep0001.pt").is_file()
+
+
+def test_synthetic_source_gives_the_same_event_frames_through_evt3():
+    from fetrack_ros.training.sampling import SyntheticSource
+    from fetrack_ros.training.simulator import SimConfig
+
+    sim = SimConfig.from_dict(TINY_SIM)
+    direct, evt3 = SyntheticSource(sim).simulate(21), SyntheticSource(sim, event_path="evt3").simulate(21)
+    for i in range(len(direct)):
+        assert np.array_equal(direct.event_frame(i), evt3.event_frame(i))
+        assert np.array_equal(direct.rgb(i), evt3.rgb(i))
