@@ -42,6 +42,7 @@ class FEMamba(nn.Module):
     def _check_inputs(self, template_rgb, template_event, search_rgb, search_event) -> None:
         cfg = self.config
         batch = template_rgb.shape[0] if template_rgb.dim() == 4 else None
+        dtype = self.backbone.pos_embed_x.dtype
         for name, tensor, side in (("template_rgb", template_rgb, cfg.template_size),
                                    ("template_event", template_event, cfg.template_size),
                                    ("search_rgb", search_rgb, cfg.search_size),
@@ -49,8 +50,9 @@ class FEMamba(nn.Module):
             if tuple(tensor.shape) != (batch, 3, side, side):
                 raise ValueError(f"{name} must have shape (B, 3, {side}, {side}) with the same B for all "
                                  f"inputs (B={batch}); got {tuple(tensor.shape)}")
-            if not tensor.is_floating_point():
-                raise TypeError(f"{name} must be a normalized floating-point tensor, got {tensor.dtype}")
+            if tensor.dtype != dtype:
+                raise TypeError(f"{name} has dtype {tensor.dtype} but the model runs in {dtype}; convert "
+                                f"the inputs (or the model, with model.to({dtype}))")
 
     def set_scan_backend(self, backend: str) -> "FEMamba":
         """Switch every mixer to ``backend`` (``auto | cuda | torch | reference``); returns self."""
