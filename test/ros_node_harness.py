@@ -30,7 +30,7 @@ NODE = "/tracker_node"
 BASE_PARAMS = {
     "checkpoint": str(FIXTURE_WEIGHTS), "model_depth": 2, "scan_backend": "torch",
     "qos.image.reliability": "reliable", "qos.events.reliability": "reliable",
-    "qos.event_frames.reliability": "reliable", "diagnostics_period": 0.2,
+    "qos.event_frames.reliability": "reliable", "qos.image.depth": 50, "diagnostics_period": 0.2,
     "window_duration": FRAME_NS / 1e9, "max_wait": 5.0,
 }
 
@@ -161,6 +161,12 @@ class Client:
         self.spin_until(lambda: key in self.diagnostics and predicate(int(self.diagnostics[key])), timeout,
                         f"/diagnostics {key} to satisfy the test (last: {self.diagnostics.get(key)!r})")
         return self.diagnostics[key]
+
+    def fresh_diagnostics(self, timeout: float = 20.0) -> dict:
+        """Wait for the next /diagnostics message (counters published after this call)."""
+        self.diagnostics = {}
+        self.spin_until(lambda: bool(self.diagnostics), timeout, "a /diagnostics message")
+        return self.diagnostics
 
     def count(self, key: str) -> int:
         return int(self.diagnostics.get(key, 0))

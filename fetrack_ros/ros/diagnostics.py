@@ -35,6 +35,7 @@ REASONS = {
     "events.malformed_packet": "event messages that could not be decoded (skipped)",
     "events.unknown_encoding": "event messages with an encoding no decoder handles (skipped)",
     "events.bad_geometry": "event messages with zero width/height (skipped)",
+    "events.stream_restarts": "event header stamps jumping back (bag loop): decoders and clock reset",
     "events.buffer_resets": "backward time jumps in the event stream (buffer cleared)",
     "events.dropped_span": "events dropped from the buffer by event_buffer_span",
     "events.dropped_count": "events dropped from the buffer by max_buffered_events",

@@ -54,7 +54,8 @@ class EventDecoding:
     ``"fixed"`` adds ``fixed_offset_ns`` to every event time.
     """
 
-    def __init__(self, mode: str, clock: str, fixed_offset_ns: int = 0) -> None:
+    def __init__(self, mode: str, clock: str, fixed_offset_ns: int = 0,
+                 restart_backward_ns: int = 500_000_000) -> None:
         if mode not in MESSAGE_TYPES:
             raise ValueError(f"event input {mode!r} does not carry events; expected one of {sorted(MESSAGE_TYPES)}")
         if clock not in ("header", "fixed"):
@@ -63,6 +64,9 @@ class EventDecoding:
         self.clock = ClockOffsetEstimator(fixed_offset_ns=None if clock == "header" else int(fixed_offset_ns))
         self._decoders: dict[tuple, object] = {}
         self.geometry: tuple[int, int] | None = None  # (height, width) of the last message
+        self.restart_backward_ns = int(restart_backward_ns)
+        self.restarts = 0  # header stamps jumping back (bag loop, camera restart): decoders reset
+        self._last_header_ns: int | None = None
 
     def decode(self, msg) -> tuple[np.ndarray, bool]:
         """``(events, malformed)``: the message's events (:data:`EVENT_DTYPE`, ``t`` in the image
@@ -76,6 +80,7 @@ class EventDecoding:
             raise EventInputError("events.bad_geometry", f"event message has geometry {width}x{height}; "
                                   f"expected 1..65535 pixels each")
         self.geometry = (height, width)
+        self._check_restart(stamp_to_ns(msg.header.stamp))
         malformed, sensor_start = False, None
         if self.mode == "event_packet":
             events, sensor_start, malformed = self._decode_packet(msg, height, width)
@@ -88,6 +93,18 @@ class EventDecoding:
             self.clock.update(stamp_to_ns(msg.header.stamp), start)
         events["t"] += self.clock.offset_ns
         return events, malformed
+
+    def _check_restart(self, header_ns: int) -> None:
+        """A header stamp far before the previous one: the stream restarted; decode it afresh.
+
+        EVT3 time cannot step back (a lower TIME_HIGH is read as a 2^24 us wrap), so a bag that
+        loops would otherwise decode 16.8 s ahead; the decoders and the clock estimate are reset.
+        """
+        last, self._last_header_ns = self._last_header_ns, header_ns
+        if last is not None and last - header_ns > self.restart_backward_ns:
+            self.restarts += 1
+            self._decoders.clear()
+            self.clock.reset()
 
     def _decode_packet(self, msg, height: int, width: int):
         encoding = str(msg.encoding)

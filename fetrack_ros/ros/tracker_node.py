@@ -266,10 +266,13 @@ class TrackerNode(LifecycleNode):
             self.diag.count("images.duplicate_stamp")
         elif previous - stamp > TIME_JUMP_BACK_NS:
             self.diag.count("images.time_jump_back")
-            self._buffer.clear()
+            # Events of the restarted stream may have come first (the buffer then reset itself):
+            # clear only a buffer still holding the old, later stream.
+            if self._buffer.t_last is not None and self._buffer.t_last - stamp > TIME_JUMP_BACK_NS:
+                self._buffer.clear()
             self._policy.reset()
             self.get_logger().warning(f"image time jumped back by {(previous - stamp) / 1e9:.3f} s "
-                                      f"(bag loop?): event buffer and window reset")
+                                      f"(bag loop?): event window reset")
         else:
             self.diag.count("images.out_of_order_stamp")
 
@@ -278,12 +281,16 @@ class TrackerNode(LifecycleNode):
             return
         self.diag.count("events.packets")
         self.diag.rate("event_packets")
+        restarts = self._decoding.restarts
         try:
             events, malformed = self._decoding.decode(msg)
         except EventInputError as exc:
             self.diag.count(exc.reason)
             self.get_logger().warning(str(exc), throttle_duration_sec=5.0)
             return
+        finally:
+            if self._decoding.restarts > restarts:
+                self.diag.count("events.stream_restarts")
         if malformed:
             self.diag.count("events.malformed_packet")
             self.get_logger().warning(f"event packet {getattr(msg, 'seq', '?')} held words that could not "
