@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fetrack_ros.events import (EVENT_DTYPE, EventPacketDecoder, MonoDecoder,
+from fetrack_ros.events import (EVENT_DTYPE, EventDecodeError, EventPacketDecoder, MonoDecoder,
                                 decode_legacy_arrays, encode_mono, make_decoder, make_events,
                                 read_aedat4_events)
 
@@ -81,6 +81,14 @@ def test_aedat4_written_by_dv_processing(tmp_path):
     assert events.tolist() == [(x, y, t * 1000, int(p)) for t, x, y, p in expected]
     with pytest.raises(FileNotFoundError):
         read_aedat4_events(tmp_path / "missing.aedat4")
+    data = (tmp_path / "t.aedat4").read_bytes()
+    rng = np.random.default_rng(0)
+    # random and truncated files give the documented error (bytes flipped inside a valid file
+    # can make dv-processing 2.0.4 loop forever, so they are not tried here)
+    for k, bad in enumerate([rng.bytes(300), b"", data[:len(data) // 2], data[:40]]):
+        (tmp_path / f"bad{k}.aedat4").write_bytes(bad)
+        with pytest.raises(EventDecodeError, match="dv-processing"):
+            read_aedat4_events(tmp_path / f"bad{k}.aedat4")
 
 
 def test_make_decoder_errors_name_what_is_missing():

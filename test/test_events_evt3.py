@@ -214,6 +214,18 @@ def test_encoder_round_trip_with_huge_gaps_and_random_splits():
     assert decoder.stats.rollovers > 10
 
 
+def test_time_low_wrap_dialect_round_trip_in_random_packets():
+    rng = np.random.default_rng(11)
+    events = random_events(rng, 20_000, WRAP_US - 100_000, 20_000)  # gaps up to 20 ms
+    data = encode_evt3(events, time_high_updates=False)
+    assert np.count_nonzero(np.frombuffer(data, "<u2") >> 12 == 8) == 1  # a single TIME_HIGH
+    cuts = np.sort(rng.choice(np.arange(2, len(data), 2), 500, replace=False))
+    decoder = Evt3Decoder(1280, 720, infer_time_high=True)
+    got, _, _ = decode_all(decoder, [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])])
+    np.testing.assert_array_equal(got, events)
+    assert decoder.stats.inferred_time_high_steps > 100
+
+
 def test_encoder_rejects_bad_input():
     with pytest.raises(ValueError, match="time order"):
         encode_evt3(make_events([1, 2], [0, 0], [2000, 1000], [1, 1]))

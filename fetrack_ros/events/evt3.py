@@ -55,6 +55,7 @@ US_TO_NS = 1000
 
 _POPCOUNT_12 = np.array([bin(v).count("1") for v in range(4096)], dtype=np.int64)
 _BIT_12 = np.arange(12, dtype=np.uint16)
+_NO_TRIGGERS = np.zeros(0, TRIGGER_DTYPE)
 
 
 @dataclass
@@ -198,21 +199,23 @@ class Evt3Decoder:
         for i in range(0, len(words), self.CHUNK_WORDS):
             chunk = words[i:i + self.CHUNK_WORDS]
             codes = chunk >> 12
-            bad = self._count_special(codes)
+            histogram = np.bincount(codes, minlength=16)  # words per code, one pass
+            self.stats.ignored_words += int(histogram[list(IGNORED_CODES)].sum())
+            bad = int(histogram[list(UNSUPPORTED_CODES)].sum())
+            self.stats.unsupported_words += bad
             first_bad = None
             if bad and self.strict:
-                first_bad = min(int(np.argmax(codes == c)) for c in UNSUPPORTED_CODES
-                                if np.any(codes == c))
+                first_bad = int(np.argmax(np.isin(codes, UNSUPPORTED_CODES)))
                 bad_code = int(codes[first_bad])
                 chunk, codes = chunk[:first_bad], codes[:first_bad]
-            needed = (int(np.count_nonzero(codes == ADDR_X)) + 12 * int(np.count_nonzero(codes == VECT_12))
-                      + 8 * int(np.count_nonzero(codes == VECT_8)))
+                histogram = np.bincount(codes, minlength=16)
+            needed = int(histogram[ADDR_X] + 12 * histogram[VECT_12] + 8 * histogram[VECT_8])
             if filled + needed > len(events):
                 grown = np.empty(max(2 * len(events), filled + needed), EVENT_DTYPE)
                 grown[:filled] = events[:filled]
                 events = grown
             if len(chunk):
-                filled, part_triggers = self._decode_synced(chunk, codes, events, filled)
+                filled, part_triggers = self._decode_synced(chunk, codes, histogram, events, filled)
                 if len(part_triggers):
                     triggers.append(part_triggers)
             if first_bad is not None:
@@ -230,13 +233,6 @@ class Evt3Decoder:
         return events
 
     # ------------------------------------------------------------------ internals
-    def _count_special(self, codes: np.ndarray) -> int:
-        """Count ignored and unsupported words; return the number of unsupported ones."""
-        self.stats.ignored_words += sum(int(np.count_nonzero(codes == c)) for c in IGNORED_CODES)
-        bad = sum(int(np.count_nonzero(codes == c)) for c in UNSUPPORTED_CODES)
-        self.stats.unsupported_words += bad
-        return bad
-
     def _time_after(self, time_words: np.ndarray) -> np.ndarray:
         """Sensor time (us) after each of successive TIME_HIGH/TIME_LOW words; updates the state.
 
@@ -254,26 +250,32 @@ class Evt3Decoder:
         lows[1:] = values[is_low]
         low_index = np.cumsum(is_low)
         low_after = lows[low_index]
+        highs = np.flatnonzero(is_high)
+        low_was_last_before = self._low_last
+        self._low, self._low_last = int(low_after[-1]), bool(is_low[-1])
+        if not len(highs) and not self.infer_time_high:  # the common case: TIME_LOW words only
+            return low_after | (self._high << 12)
         step = np.zeros(len(values), np.int64)
         if self.infer_time_high:
             low_before = lows[low_index - is_low]
-            low_was_last = np.concatenate([[self._low_last], is_low[:-1]])
+            low_was_last = np.concatenate([[low_was_last_before], is_low[:-1]])
             step[is_low & low_was_last & (values < low_before)] = 1
             self.stats.inferred_time_high_steps += int(np.count_nonzero(step))
-        highs = np.flatnonzero(is_high)
         if len(highs):
-            steps_so_far = np.cumsum(step)
             previous = np.empty(len(highs), np.int64)
-            previous[0] = self._high + steps_so_far[highs[0]]
-            previous[1:] = values[highs[:-1]] + steps_so_far[highs[1:]] - steps_so_far[highs[:-1]]
+            previous[0] = self._high
+            previous[1:] = values[highs[:-1]]
+            if self.infer_time_high:
+                steps_so_far = np.cumsum(step)
+                previous[0] += steps_so_far[highs[0]]
+                previous[1:] += steps_so_far[highs[1:]] - steps_so_far[highs[:-1]]
             d = values[highs] - (previous & 0xFFF)
             wrap = d < -ROLLOVER_MIN_BACKSTEP
             self.stats.rollovers += int(np.count_nonzero(wrap))
             self.stats.time_high_backsteps += int(np.count_nonzero(d < 0)) - int(np.count_nonzero(wrap))
             step[highs] = d + (wrap << 12)
         high_after = self._high + np.cumsum(step)
-        self._high, self._low = int(high_after[-1]), int(low_after[-1])
-        self._low_last = bool(is_low[-1])
+        self._high = int(high_after[-1])
         return (high_after << 12) | low_after
 
     def _synchronise(self, words: np.ndarray) -> int:
@@ -304,8 +306,8 @@ class Evt3Decoder:
         self.stats.unsynced_words += stop - len(time_words)
         return stop
 
-    def _decode_synced(self, words: np.ndarray, codes: np.ndarray, out: np.ndarray,
-                       filled: int) -> tuple[int, np.ndarray]:
+    def _decode_synced(self, words: np.ndarray, codes: np.ndarray, histogram: np.ndarray,
+                       out: np.ndarray, filled: int) -> tuple[int, np.ndarray]:
         """Decode words of a synchronised stream into ``out[filled:]``; update the carried state.
 
         Returns the new fill level of ``out`` and the triggers.
@@ -317,10 +319,9 @@ class Evt3Decoder:
         state word number ``e_k - k`` (a gather, no search).
         """
         is_event = codes == ADDR_X
-        is_vector = (codes == VECT_12) | (codes == VECT_8)
-        has_vectors = bool(np.any(is_vector))
+        has_vectors = bool(histogram[VECT_12] or histogram[VECT_8])
         if has_vectors:
-            is_event |= is_vector
+            is_event |= (codes == VECT_12) | (codes == VECT_8)
         event_pos = np.flatnonzero(is_event)
         state_pos = np.flatnonzero(~is_event)
         state_words = words.take(state_pos)
@@ -353,10 +354,11 @@ class Evt3Decoder:
         else:
             y_table[1:] = self._y
 
-        triggers = self._triggers(state_words, state_codes, time_table)
+        triggers = (self._triggers(state_words, state_codes, time_table) if histogram[EXT_TRIGGER]
+                    else _NO_TRIGGERS)
         event_y = y_table.take(table_index)
         event_t = time_table.take(table_index)
-        if has_vectors or np.any(state_codes == VECT_BASE_X):
+        if has_vectors or histogram[VECT_BASE_X]:
             x, counts, pol = self._expand_vectors(words, codes, event_pos)
             filled = self._pack(x, np.repeat(event_y, counts), np.repeat(event_t, counts), pol,
                                 out, filled)
