@@ -28,15 +28,24 @@ deliberate differences:
   raises :class:`EventDecodeError` at the first unsupported word, carrying the events and
   triggers decoded before it (``.events``, ``.triggers``), which is the oracle's behaviour;
 * the trigger counters are named for what they count (``triggers_rising`` = edge 1); the
-  oracle's ``get_num_trigger_rising()`` counts edge 0.
+  oracle's ``get_num_trigger_rising()`` counts edge 0;
+* everything the oracle skips silently is counted in :class:`Evt3Stats` (words before
+  synchronisation, out-of-geometry events, ignored words, odd trailing bytes, rollovers).
+  Geometry keying (one decoder state per ``(encoding, width, height)``) is done by
+  :class:`~fetrack_ros.events.packets.EventPacketDecoder`, as in event_camera_py.
 
-How it is vectorised: every word of a packet is classified by its code; the state a word
-depends on (the last ``TIME_HIGH``/``TIME_LOW``, the last ``ADDR_Y``, the last ``VECT_BASE_X``)
-is found with ``np.cumsum`` over the state words' masks, which gives for each word the index of
-the latest state value (a forward fill without a Python loop). Rollovers are a cumulative sum
-over the ``TIME_HIGH`` values. Vector words are expanded with ``np.repeat`` and a 12-column bit
-matrix. Only the small state (time high with rollovers, time low, y, vector base and polarity,
-and whether the decoder is synchronised) is carried between calls.
+``infer_time_high=True`` also reads the EVT3 dialect written by expelliarmus 1.1.12 (one
+``TIME_HIGH``, then time advancing through ``TIME_LOW`` wrap-arounds), which the oracle misreads.
+
+How it is vectorised: long inputs are cut into cache-sized slices; in each, the words are split
+by code into event words (ADDR_X, vectors) and state words. The time and y in effect after each
+state word come from forward fills over the state words (``np.cumsum`` of a mask gives, per
+word, the index of the latest value), rollovers from a cumulative sum over the ``TIME_HIGH``
+steps; the k-th event word at position ``e`` takes the state of state word ``e - k``. Vector
+words are expanded with ``np.repeat`` and a 12-column bit matrix. Only the small state (time
+high with rollovers, time low, y, vector base and polarity, synchronised or not) is carried
+between calls, so decoding a byte stream whole or cut into packets at any word gives the same
+events (after synchronisation; a live node may therefore decode several packets at once).
 """
 from __future__ import annotations
 

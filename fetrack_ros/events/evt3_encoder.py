@@ -108,8 +108,7 @@ def encode_evt3(events: np.ndarray, triggers: np.ndarray | None = None, *, vecto
     words = np.zeros(int(offset[-1]), np.uint16)
     pos = offset[:-1].copy()
 
-    def put(mask, values, width=None):
-        nonlocal pos
+    def put(mask, values):  # one word for each unit in mask, at its next free position
         idx = np.flatnonzero(mask)
         words[pos[idx]] = values
         pos[idx] += 1

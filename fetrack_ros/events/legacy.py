@@ -1,14 +1,14 @@
 """Legacy per-event messages (dvs_msgs/EventArray, prophesee_event_msgs/EventArray) as columns.
 
 Both carry one ``Event{x, y, ts, polarity}`` per event, ``ts`` a ``builtin_interfaces/Time``.
-Whoever reads the messages (a bag reader, the ROS node) extracts the four columns once; this
-turns them into the event array with whole-array operations, no Python loop per event.
+Whoever reads the messages (a bag reader, the ROS node) extracts the columns once; this turns
+them into the event array with whole-array operations, no Python loop per event.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .event_types import EVENT_DTYPE
+from .event_types import make_events
 
 NS_PER_S = 1_000_000_000
 
@@ -20,21 +20,13 @@ def decode_legacy_arrays(x, y, ts, polarity, ts_nanosec=None) -> np.ndarray:
     ``polarity`` is bool or 0/1 (any non-zero is ON). Raises ``ValueError`` naming the column
     when lengths differ or coordinates do not fit u2.
     """
-    cols = {"x": np.asarray(x), "y": np.asarray(y), "ts": np.asarray(ts), "polarity": np.asarray(polarity)}
+    t = np.asarray(ts).astype(np.int64)
     if ts_nanosec is not None:
-        cols["ts_nanosec"] = np.asarray(ts_nanosec)
-    n = len(cols["x"])
-    for name, col in cols.items():
-        if col.ndim != 1 or len(col) != n:
-            raise ValueError(f"legacy event column {name!r} has shape {col.shape}, expected ({n},)")
-    for name in ("x", "y"):
-        if n and (cols[name].min() < 0 or cols[name].max() > 0xFFFF):
-            raise ValueError(f"legacy event column {name!r} has values outside 0..65535")
-    events = np.empty(n, EVENT_DTYPE)
-    events["x"], events["y"] = cols["x"], cols["y"]
-    if ts_nanosec is None:
-        events["t"] = cols["ts"].astype(np.int64)
-    else:
-        events["t"] = cols["ts"].astype(np.int64) * NS_PER_S + cols["ts_nanosec"].astype(np.int64)
-    events["p"] = cols["polarity"] != 0
-    return events
+        nanosec = np.asarray(ts_nanosec)
+        if nanosec.shape != t.shape:
+            raise ValueError(f"legacy event column 'ts_nanosec' has shape {nanosec.shape}, "
+                             f"expected {t.shape} like 'ts'")
+        t = t * NS_PER_S + nanosec.astype(np.int64)
+    if t.shape != np.shape(x):
+        raise ValueError(f"legacy event column 'ts' has shape {t.shape}, expected {np.shape(x)} like 'x'")
+    return make_events(x, y, t, polarity)
