@@ -45,8 +45,7 @@ def _pixel_keys(events: np.ndarray, height: int, width: int, stats: RenderStats 
         stats.rendered += len(x)
         stats.out_of_bounds += dropped
     index_type = np.int32 if 2 * height * width < 2**31 else np.int64
-    key = y.astype(index_type)
-    key *= 2 * width
+    key = np.multiply(y, 2 * width, dtype=index_type)
     key += x
     key += x
     key += p == 0
