@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..ops import causal_conv1d, selective_scan
@@ -17,8 +16,13 @@ class BiMambaMixer(nn.Module):
     (causal conv + SiLU, input-dependent dt/B/C, gated by SiLU(z)); the backward scan runs on the
     flipped sequence with the ``*_b`` weights. ``prompt`` (S, L, d_state) is added to C in both
     directions WITHOUT flipping it for the backward scan (the reference does so and its weights
-    depend on it). Both directions run in one conv call and one scan call (stacked channels).
-    Parameter names and order match the reference (``A_log, D, A_b_log, D_b, in_proj, conv1d, ...``).
+    depend on it). Parameter names and order match the reference (``A_log, D, A_b_log, D_b,
+    in_proj, conv1d, x_proj, dt_proj, conv1d_b, x_proj_b, dt_proj_b, out_proj``).
+
+    Both directions of all sequences run as ONE conv and ONE scan: the directions are stacked as
+    channel groups. Activations are kept time-major, (L, S, direction, channels) in memory, which is
+    the layout the torch scan works in, so no large transposes are needed; the ops receive
+    (S, channels, L) views of it.
     """
 
     def __init__(self, d_model: int, d_state: int = 16, d_conv: int = 4, expand: int = 2,
@@ -59,36 +63,53 @@ class BiMambaMixer(nn.Module):
         self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))
         self.dt_proj_b.bias.zero_()
 
+    def _scan_time_major(self, x: torch.Tensor, prompt: torch.Tensor | None) -> torch.Tensor:
+        """Gated scan outputs ``y * silu(z)`` as (L, S, 2, E) memory [forward, backward (flipped order)].
+
+        x: (S, L, d_model); prompt: (S, L, d_state) or None.
+        """
+        seqs, length, _ = x.shape
+        E, N, R = self.d_inner, self.d_state, self.dt_rank
+        xz = self.in_proj(x.transpose(0, 1))                                     # (L, S, 2E)
+        xs, z = xz[..., :E], xz[..., E:]
+        # Directions as channel groups: (L, S, 2, E), backward = sequence flipped in time.
+        xs = torch.stack([xs, xs.flip(0)], dim=2)
+        z = torch.stack([z, z.flip(0)], dim=2)
+
+        def channels_first(t):  # (L, S, 2, K) memory -> (S, 2K, L) view
+            return t.reshape(length, seqs, -1).permute(1, 2, 0)
+
+        conv_w = torch.cat([self.conv1d.weight, self.conv1d_b.weight])
+        conv_b = torch.cat([self.conv1d.bias, self.conv1d_b.bias])
+        xs = causal_conv1d(channels_first(xs), conv_w, conv_b, activation="silu", backend=self.scan_backend)
+        xs = xs.permute(2, 0, 1).reshape(length, seqs, 2, E)                     # no copy if time-major
+        x_proj_w = torch.stack([self.x_proj.weight, self.x_proj_b.weight]).transpose(1, 2)   # (2, E, R+2N)
+        x_dbl = torch.bmm(xs.reshape(length * seqs, 2, E).transpose(0, 1), x_proj_w)         # (2, LS, R+2N)
+        x_dbl = x_dbl.transpose(0, 1).reshape(length, seqs, 2, R + 2 * N)
+        dt, B, C = torch.split(x_dbl, [R, N, N], dim=-1)
+        # dt_proj of both directions as one block-diagonal matmul, straight into (L, S, 2, E).
+        dt_w = torch.block_diag(self.dt_proj.weight.T, self.dt_proj_b.weight.T)  # (2R, 2E)
+        delta = (dt.reshape(length * seqs, 2 * R) @ dt_w).reshape(length, seqs, 2, E)
+        if prompt is not None:
+            C = C + prompt.transpose(0, 1).unsqueeze(2).to(C.dtype)
+        A = -torch.exp(torch.cat([self.A_log, self.A_b_log]).float())
+        D = torch.cat([self.D, self.D_b]).float()
+        dt_bias = torch.cat([self.dt_proj.bias, self.dt_proj_b.bias]).float()
+        y = selective_scan(xs.reshape(length, seqs, 2 * E).permute(1, 2, 0), channels_first(delta), A,
+                           B.permute(1, 2, 3, 0), C.permute(1, 2, 3, 0), D, channels_first(z), dt_bias,
+                           delta_softplus=True, backend=self.scan_backend)                 # (S, 2E, L)
+        return y.permute(2, 0, 1).reshape(length, seqs, 2, E)
+
     def scan(self, x: torch.Tensor, prompt: torch.Tensor | None) -> torch.Tensor:
         """Gated scan outputs ``y * silu(z)`` (S, 2, d_inner, L) for [forward, backward].
 
         x: (S, L, d_model) normalized tokens; prompt: (S, L, d_state) or None. The backward
         output is in flipped (reversed-token) order, as the scan returns it.
         """
-        seqs, length, _ = x.shape
-        xz = self.in_proj(x).transpose(1, 2)                                     # (S, 2E, L)
-        xs, z = xz.chunk(2, dim=1)
-        xs = torch.cat([xs, xs.flip(-1)], dim=1)                                 # (S, 2E, L)
-        z = torch.cat([z, z.flip(-1)], dim=1)
-        conv_w = torch.cat([self.conv1d.weight, self.conv1d_b.weight])
-        conv_b = torch.cat([self.conv1d.bias, self.conv1d_b.bias])
-        xs = causal_conv1d(xs, conv_w, conv_b, activation="silu", backend=self.scan_backend)
-        x_proj_w = torch.stack([self.x_proj.weight, self.x_proj_b.weight])       # (2, R+2N, E)
-        x_dbl = torch.matmul(x_proj_w, xs.view(seqs, 2, self.d_inner, length))   # (S, 2, R+2N, L)
-        dt, B, C = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=2)
-        dt_w = torch.stack([self.dt_proj.weight, self.dt_proj_b.weight])         # (2, E, R)
-        delta = torch.matmul(dt_w, dt).reshape(seqs, 2 * self.d_inner, length)
-        if prompt is not None:
-            C = C + prompt.transpose(1, 2).unsqueeze(1).to(C.dtype)
-        A = -torch.exp(torch.cat([self.A_log, self.A_b_log]).float())
-        D = torch.cat([self.D, self.D_b]).float()
-        dt_bias = torch.cat([self.dt_proj.bias, self.dt_proj_b.bias]).float()
-        y = selective_scan(xs, delta, A, B.contiguous(), C.contiguous(), D, z, dt_bias,
-                           delta_softplus=True, backend=self.scan_backend)
-        return y.view(seqs, 2, self.d_inner, length)
+        return self._scan_time_major(x, prompt).permute(1, 2, 3, 0)
 
     def forward(self, x: torch.Tensor, prompt: torch.Tensor | None = None) -> torch.Tensor:
         """x: (S, L, d_model) -> (S, L, d_model)."""
-        y = self.scan(x, prompt)
-        y = (y[:, 0] + y[:, 1].flip(-1)) / 2
-        return self.out_proj(y.transpose(1, 2))
+        y = self._scan_time_major(x, prompt)                                     # (L, S, 2, E)
+        y = (y[:, :, 0] + y[:, :, 1].flip(0)) * 0.5
+        return self.out_proj(y).transpose(0, 1)
