@@ -19,6 +19,16 @@ from fetrack_ros.tracking.normalize import PatchNormalizer
 NO_UPDATE = TrackerParams(template_update_threshold=1.0)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def single_torch_thread():
+    """One intra-op thread: on the shared 2-core test machine, two spinning OpenMP threads made
+    these ~120 small forwards 8x slower (262 s vs 34 s wall at load 8), with 9x the CPU time."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def fixture_data(official_fixtures):
     expected = json.loads((official_fixtures / "tracker_expected.json").read_text())
