@@ -112,6 +112,11 @@ def test_cli_resume_and_parallel_jobs(data_root, folder_run, tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["overall"]["auc"] == pytest.approx(folder_result["summary"]["auc"], abs=1e-9)
     assert report["meta"]["resumed_sequences"] == ["seq_a"]
+    # resuming with other settings is refused (the old boxes would be reported as the new ones)
+    assert _cli(base + ["--template-update-threshold", "1.0"]) == 2
+    assert "changed: params.template_update_threshold" in capsys.readouterr().err
+    assert _cli(base + ["--depth", "2", "--no-resume", "--sequences", "seq_a"]) == 0
+    assert json.loads((out / "run_config.json").read_text())["model"]["overrides"] == [["depth", 2]]
 
 
 def test_cli_input_errors(data_root, tmp_path, capsys):

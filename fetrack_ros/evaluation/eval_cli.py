@@ -67,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="output folder (re-use it to resume)")
     out.add_argument("--jobs", type=int, default=1, help="sequences tracked in parallel processes")
-    out.add_argument("--no-resume", action="store_true", help="track every sequence again")
+    out.add_argument("--no-resume", action="store_true",
+                     help="track every sequence again (needed to re-use --out with other settings)")
     out.add_argument("--no-bags", action="store_true", help="do not write the Track bags")
     out.add_argument("--bag-storage", choices=["mcap", "sqlite3"], default="mcap", help="format of the Track bags")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -142,7 +143,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         result = run_evaluation(sequences, options, jobs=args.jobs, resume=not args.no_resume,
                                 progress=not args.no_progress, title=title, label=args.label)
-    except SourceError as exc:
+    except (SourceError, ValueError) as exc:
         print(f"fetrack eval: error: {exc}", file=sys.stderr)
         return 2
     if result["summary"] is None:

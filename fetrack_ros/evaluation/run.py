@@ -6,14 +6,17 @@ Layout of an output folder::
     results/<seq>.txt     its boxes in the reference's result format (x<TAB>y<TAB>w<TAB>h per line)
     tracks/<seq>/         its boxes as a rosbag2 bag of fetrack_ros/msg/Track (RViz / Foxglove)
     report.md, report.json, success.png, precision.png
+    run_config.json       the model and tracker settings the results were made with
 
 A sequence whose ``results/<seq>.npz`` exists with the right frame count is not tracked again,
-so an interrupted run resumes where it stopped (records are written atomically).
+so an interrupted run resumes where it stopped (records are written atomically). Resuming with
+other settings than ``run_config.json`` records is refused.
 """
 from __future__ import annotations
 
 import concurrent.futures as futures
 import dataclasses
+import json
 import multiprocessing
 import os
 import shutil
@@ -193,6 +196,31 @@ def _finished(out_dir: Path, sequence: Sequence) -> SequenceRun | None:
     return run if len(run) == len(sequence) else None
 
 
+CONFIG_FILE = "run_config.json"
+
+
+def run_config(options: RunOptions) -> dict:
+    """What decides the boxes: model (device excluded: it changes speed, not results) and params."""
+    from ..tracking import TrackerParams
+    model = {k: v for k, v in dataclasses.asdict(options.model).items() if k != "device"}
+    params = dataclasses.asdict(options.params if options.params is not None else TrackerParams())
+    return json.loads(json.dumps({"model": model, "params": params}))  # tuples -> lists, as read back
+
+
+def _check_config(out_dir: Path, options: RunOptions, resume: bool) -> None:
+    path = out_dir / CONFIG_FILE
+    config = run_config(options)
+    if resume and path.is_file():
+        old = json.loads(path.read_text())
+        if old != config:
+            changed = sorted(f"{part}.{key}" for part in config for key in
+                             set(config[part]) | set(old.get(part, {}))
+                             if config[part].get(key) != old.get(part, {}).get(key))
+            raise ValueError(f"{out_dir} holds results made with other settings (changed: {', '.join(changed)}); "
+                             f"use another output folder, or disable resuming to replace them")
+    path.write_text(json.dumps(config, indent=1))
+
+
 # -- worker side (one tracker per process) -------------------------------------------------
 _WORKER: dict = {}
 
@@ -267,6 +295,7 @@ def run_evaluation(sequences: Iterable[Sequence], options: RunOptions, *, jobs: 
     out_dir = Path(options.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     options = dataclasses.replace(options, out_dir=out_dir)
+    _check_config(out_dir, options, resume)
     runs: dict[str, SequenceRun] = {}
     if resume:
         for s in sequences:
@@ -280,12 +309,12 @@ def run_evaluation(sequences: Iterable[Sequence], options: RunOptions, *, jobs: 
     bar = Progress(sum(len(s) for s in todo), enabled=progress and bool(todo))
     jobs = max(1, min(int(jobs), len(todo) or 1))
     try:
-        if jobs == 1:
+        if todo and jobs == 1:
             _init_worker(options, None)
             for s in todo:
                 _WORKER["queue"] = _BarQueue(bar, s.name)
                 _run_one(s)
-        else:
+        elif todo:
             threads = options.torch_threads or max(1, (os.cpu_count() or 1) // jobs)
             options = dataclasses.replace(options, torch_threads=threads)
             context = multiprocessing.get_context("spawn")  # no fork of a process holding torch threads
