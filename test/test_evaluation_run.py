@@ -7,6 +7,7 @@ import argparse
 import json
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 
@@ -14,10 +15,12 @@ from fetrack_ros.evaluation import bags, datasets, eval_cli, metrics, synthetic
 from fetrack_ros.evaluation.bagwriter import BagWriter
 from fetrack_ros.evaluation.groundtruth import read_boxes
 from fetrack_ros.evaluation.rostypes import get_typestore
-from fetrack_ros.evaluation.run import TRACKS_TOPIC, ModelSpec, RunOptions, SequenceRun, run_evaluation
+from fetrack_ros.evaluation.run import ModelSpec, RunOptions, SequenceRun, run_evaluation
+from fetrack_ros.tracking import TrackerParams
 
 N_FRAMES, H, W = 4, 96, 128
 MODEL = ModelSpec("vim_t", overrides=(("depth", 1),))
+THREADS = 1  # one torch thread: on the shared 2-core machine spinning OpenMP threads slow small forwards
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +34,9 @@ def data_root(tmp_path_factory):
 @pytest.fixture(scope="module")
 def folder_run(data_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    result = run_evaluation(datasets.open_dataset(data_root, "coesot"), RunOptions(out_dir=out, model=MODEL),
-                            progress=False, log=lambda s: None)
+    result = run_evaluation(datasets.open_dataset(data_root, "coesot"),
+                            RunOptions(out_dir=out, model=MODEL, torch_threads=THREADS), progress=False,
+                            log=lambda s: None)
     return out, result
 
 
@@ -79,7 +83,8 @@ def test_bag_gives_the_same_boxes_and_metrics(data_root, folder_run, tmp_path):
                 writer.write_track(bags.DEFAULT_GT_TOPIC, stamp, f.gt_xywh)
         bag_sequences.append(bags.BagSequence(tmp_path / "bags" / name, gt_topic=bags.DEFAULT_GT_TOPIC))
     # in two worker processes: bag sequences are pickled to them
-    result = run_evaluation(bag_sequences, RunOptions(out_dir=tmp_path / "out", model=MODEL, write_bags=False),
+    result = run_evaluation(bag_sequences, RunOptions(out_dir=tmp_path / "out", model=MODEL, write_bags=False,
+                                                      torch_threads=THREADS),
                             jobs=2, progress=False, log=lambda s: None)
     for name in ("seq_a", "seq_b"):
         np.testing.assert_array_equal(result["runs"][name].boxes, folder_result["runs"][name].boxes)
@@ -97,7 +102,7 @@ def test_cli_resume_and_parallel_jobs(data_root, folder_run, tmp_path, capsys):
     _, folder_result = folder_run
     out = tmp_path / "cli"
     base = ["--dataset", "coesot", "--root", str(data_root), "--model", "vim_t", "--depth", "1",
-            "--out", str(out), "--no-progress"]
+            "--out", str(out), "--no-progress", "--threads", str(THREADS)]
     # an "interrupted" run: only seq_a finished
     assert _cli(base + ["--sequences", "seq_a", "--no-bags"]) == 0
     first = (out / "results" / "seq_a.npz").stat().st_mtime_ns
@@ -131,6 +136,8 @@ def test_cli_input_errors(data_root, tmp_path, capsys):
     assert _cli(["--dataset", "coesot", "--root", str(data_root), "--out", str(tmp_path),
                  "--param", "search_factor"]) == 2
     assert "expected NAME=VALUE" in capsys.readouterr().err
+    assert _cli(["--dataset", "coesot", "--root", str(data_root), "--out", str(tmp_path), "--jobs", "0"]) == 2
+    assert "--jobs and --threads must be >= 1" in capsys.readouterr().err
 
 
 def test_tracker_params_from_cli():
@@ -145,7 +152,7 @@ def test_tracker_params_from_cli():
 def test_changed_sequence_length_is_tracked_again(data_root, tmp_path):
     root = tmp_path / "data"
     shutil.copytree(data_root / "seq_a", root / "seq_a")
-    opts = RunOptions(out_dir=tmp_path / "out", model=MODEL, write_bags=False)
+    opts = RunOptions(out_dir=tmp_path / "out", model=MODEL, write_bags=False, torch_threads=THREADS)
     run_evaluation(datasets.open_dataset(root, "coesot"), opts, progress=False, log=lambda s: None)
     # the sequence grows by one frame: its old record no longer fits and is replaced
     synthetic.write_sequence(tmp_path / "grown", "seq_a", "coesot", n_frames=N_FRAMES + 1, height=H, width=W)
@@ -170,3 +177,27 @@ def test_cli_bag_options_reach_the_source(tmp_path):
     assert (seq.window.kind, seq.window.exposure_ns, seq.window.exposure_offset_ns) == ("exposure", 5_000_000,
                                                                                           -5_000_000)
     assert len(seq) == 2 and seq.gt_xywh is None
+
+
+def test_dataset_evaluation_reproduces_the_reference_tracker(official_fixtures, tmp_path):
+    """The whole path (PNG folder -> source -> Tracker with the fixture weights -> result files)
+    gives the reference tracker's boxes (template update off, as the reference has none)."""
+    n = 10  # the first frames suffice: the reference's boxes do not depend on later frames
+    expected = json.loads((official_fixtures / "tracker_expected.json").read_text())
+    data = np.load(official_fixtures / "tracker_sequence.npz")
+    seq_dir = tmp_path / "data" / "fixture"
+    for sub, key in (("fixture_aps", "rgb"), ("fixture_dvs", "event")):
+        (seq_dir / sub).mkdir(parents=True)
+        for i in range(n):
+            cv2.imwrite(str(seq_dir / sub / f"frame{i:04d}.png"), cv2.cvtColor(data[key][i], cv2.COLOR_RGB2BGR))
+    (seq_dir / "groundtruth.txt").write_text("".join(",".join(f"{v:g}" for v in row) + "\n"
+                                                     for row in data["gt_xywh"][:n]))
+    options = RunOptions(out_dir=tmp_path / "out", write_bags=False, torch_threads=1,
+                         params=TrackerParams(template_update_threshold=1.0),
+                         model=ModelSpec("vim_s", str(official_fixtures / "femamba_depth2.pt"), (("depth", 2),)))
+    result = run_evaluation(datasets.open_dataset(tmp_path / "data", "coesot"), options, progress=False,
+                            log=lambda s: None)
+    reference = np.array(expected["variants"]["a"]["target_bbox_all_frames_xywh"][:n])
+    np.testing.assert_allclose(result["runs"]["fixture"].boxes, reference, rtol=0, atol=1e-3)
+    scored = metrics.evaluate_sequence(reference, data["gt_xywh"][:n])
+    assert result["summary"]["auc"] == pytest.approx(metrics.summarize([scored])["auc"], abs=1e-4)

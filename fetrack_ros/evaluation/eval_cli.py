@@ -67,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="output folder (re-use it to resume)")
     out.add_argument("--jobs", type=int, default=1, help="sequences tracked in parallel processes")
+    out.add_argument("--threads", type=int, help="torch threads per process (default: torch's; with --jobs "
+                                                 "N: CPU cores / N)")
     out.add_argument("--no-resume", action="store_true",
                      help="track every sequence again (needed to re-use --out with other settings)")
     out.add_argument("--no-bags", action="store_true", help="do not write the Track bags")
@@ -128,6 +130,8 @@ def main(args: argparse.Namespace) -> int:
     from . import report
     from .run import ModelSpec, RunOptions, run_evaluation
     try:
+        if args.jobs < 1 or (args.threads is not None and args.threads < 1):
+            raise ValueError(f"--jobs and --threads must be >= 1, got {args.jobs} and {args.threads}")
         params = tracker_params(args)
         sequences = open_sequences(args)
     except (ValueError, SourceError) as exc:
@@ -135,6 +139,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     overrides = (("depth", args.depth),) if args.depth is not None else ()
     options = RunOptions(out_dir=args.out, params=params, write_bags=not args.no_bags, bag_storage=args.bag_storage,
+                         torch_threads=args.threads,
                          model=ModelSpec(args.model, str(args.checkpoint) if args.checkpoint else None, overrides,
                                          args.device))
     if args.checkpoint is None:
