@@ -13,6 +13,7 @@ import pytest
 
 from fetrack_ros.evaluation import bags, datasets, eval_cli, metrics, synthetic
 from fetrack_ros.evaluation.bagwriter import BagWriter
+from fetrack_ros.evaluation.convert import convert_sequence
 from fetrack_ros.evaluation.groundtruth import read_boxes
 from fetrack_ros.evaluation.rostypes import get_typestore
 from fetrack_ros.evaluation.run import ModelSpec, RunOptions, SequenceRun, run_evaluation
@@ -73,14 +74,9 @@ def test_folder_run_writes_every_output(data_root, folder_run):
 def test_bag_gives_the_same_boxes_and_metrics(data_root, folder_run, tmp_path):
     _, folder_result = folder_run
     bag_sequences = []
-    for name in ("seq_a", "seq_b"):
-        seq = datasets.FolderSequence(data_root / name, "coesot")
-        with BagWriter(tmp_path / "bags" / name, "sqlite3" if name == "seq_a" else "mcap") as writer:
-            for f in seq.frames():
-                stamp = 1_000_000_000 + f.stamp_ns
-                writer.write_image(bags.DEFAULT_RGB_TOPIC, stamp, f.rgb)
-                writer.write_compressed_image(bags.DEFAULT_EVENT_FRAME_TOPIC, stamp, f.event_frame)
-                writer.write_track(bags.DEFAULT_GT_TOPIC, stamp, f.gt_xywh)
+    for name, storage in (("seq_a", "sqlite3"), ("seq_b", "mcap")):
+        convert_sequence(datasets.FolderSequence(data_root / name, "coesot"), tmp_path / "bags" / name,
+                         storage=storage, compressed=name == "seq_b")
         bag_sequences.append(bags.BagSequence(tmp_path / "bags" / name, gt_topic=bags.DEFAULT_GT_TOPIC))
     # in two worker processes: bag sequences are pickled to them
     result = run_evaluation(bag_sequences, RunOptions(out_dir=tmp_path / "out", model=MODEL, write_bags=False,
