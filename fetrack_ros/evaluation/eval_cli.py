@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="EventPacket streams: which events belong to an image (as the node's window_policy)")
     src.add_argument("--window-duration-ms", type=float, default=33.0,
                      help="EventPacket streams: fixed window length, and the first between_frames window")
-    src.add_argument("--exposure-ms", type=float, default=10.0, help="exposure window length (--window-policy exposure)")
+    src.add_argument("--exposure-ms", type=float, default=10.0,
+                     help="exposure window length (--window-policy exposure)")
     src.add_argument("--exposure-offset-ms", type=float, default=0.0,
                      help="exposure window start relative to the image stamp (--window-policy exposure)")
     src.add_argument("--event-clock", choices=["header", "fixed"], default="header",
