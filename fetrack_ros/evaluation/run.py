@@ -249,35 +249,6 @@ def _run_one(sequence: Sequence) -> str:
     return sequence.name
 
 
-class Progress:
-    """A one-line progress bar on a stream (frames done / total, frames/s, ETA)."""
-
-    def __init__(self, total: int, stream=None, enabled: bool = True, min_interval_s: float = 0.5):
-        self.total, self.done = total, 0
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.min_interval_s = min_interval_s
-        self.start = self._last = time.monotonic()
-
-    def update(self, frames: int, label: str = "") -> None:
-        self.done += frames
-        now = time.monotonic()
-        if self.enabled and (now - self._last >= self.min_interval_s or self.done >= self.total):
-            self._last = now
-            rate = self.done / max(now - self.start, 1e-9)
-            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-            width = 30
-            filled = int(width * self.done / max(self.total, 1))
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} frames "
-                              f"{rate:6.1f} fps ETA {eta:5.0f} s {label[:30]:<30}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run_evaluation(sequences: Iterable[Sequence], options: RunOptions, *, jobs: int = 1, resume: bool = True,
                    progress: bool = True, title: str = "Tracking evaluation", label: str = "fetrack",
                    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
@@ -306,7 +277,9 @@ def run_evaluation(sequences: Iterable[Sequence], options: RunOptions, *, jobs: 
     resumed = list(runs)
     if resumed:
         log(f"resuming: {len(resumed)} of {len(sequences)} sequences already tracked in {out_dir / 'results'}")
-    bar = Progress(sum(len(s) for s in todo), enabled=progress and bool(todo))
+    from tqdm import tqdm
+    bar = tqdm(total=sum(len(s) for s in todo), unit="frame", desc="tracking", dynamic_ncols=True,
+               disable=not (progress and todo))
     jobs = max(1, min(int(jobs), len(todo) or 1))
     try:
         if todo and jobs == 1:
@@ -358,8 +331,9 @@ def run_evaluation(sequences: Iterable[Sequence], options: RunOptions, *, jobs: 
 class _BarQueue:
     """In-process stand-in for the progress queue of the worker processes."""
 
-    def __init__(self, bar: Progress, label: str):
-        self.bar, self.label = bar, label
+    def __init__(self, bar, label: str):
+        self.bar = bar
+        bar.set_postfix_str(label, refresh=False)
 
     def put(self, frames: int) -> None:
-        self.bar.update(frames, self.label)
+        self.bar.update(frames)
