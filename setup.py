@@ -5,6 +5,7 @@ which also generates the ROS interfaces.
 torch is deliberately not pinned here: install the build for your machine first (CPU or the
 CUDA version of your driver), e.g. `pip install torch==2.13.0`.
 """
+from glob import glob
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -28,5 +29,7 @@ setup(
     packages=find_packages(include=["fetrack_ros", "fetrack_ros.*"]),
     install_requires=["torch>=2.1"] + requirements("core.txt"),
     extras_require={"cuda": ["mamba-ssm", "causal-conv1d"]},
+    # Message definitions, for reading and writing bags with rosbags without a ROS install.
+    data_files=[("share/fetrack_ros/msg", glob("msg/*.msg"))],
     entry_points={"console_scripts": ["fetrack = fetrack_ros.cli:main"]},
 )

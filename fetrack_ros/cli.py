@@ -14,6 +14,7 @@ import sys
 # name -> (module, one-line help). Add a line here to add a subcommand.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("fetrack_ros.evaluation.eval_cli", "evaluate the tracker on dataset folders or bags"),
+    "convert": ("fetrack_ros.evaluation.convert_cli", "convert dataset sequence folders into rosbag2 bags"),
     "train": ("fetrack_ros.training.cli", "train or fine-tune the network"),
 }
 
