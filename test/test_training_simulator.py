@@ -6,7 +6,7 @@ import pytest
 
 from fetrack_ros.events import EVENT_DTYPE, render_ahu
 from fetrack_ros.training.dvs import DvsParams, DvsSimulator
-from fetrack_ros.training.simulator import SimConfig, SyntheticSequence
+from fetrack_ros.training.simulator import HELD_OUT_SEED_START, SimConfig, SyntheticSequence, benchmark_sequences
 
 SMALL = dict(height=96, width=128, target_size_px=(16.0, 30.0), num_frames=6)
 
@@ -153,3 +153,11 @@ def test_events_survive_the_evt3_path():
         order = ["t", "y", "x", "p"]
         assert np.array_equal(np.sort(window, order=order), np.sort(frame.events, order=order))
         assert np.array_equal(render_ahu(window, 96, 128), render_ahu(frame.events, 96, 128))
+
+
+def test_benchmark_is_half_degraded_with_every_degradation_and_held_out_seeds():
+    from fetrack_ros.training.camera import DEGRADED_CONDITIONS
+    seqs = benchmark_sequences(20, config=SimConfig(**SMALL))
+    assert [s.seed for s in seqs] == list(range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + 20))
+    assert sum(s.degraded for s in seqs) == 10
+    assert {s.condition for s in seqs if s.degraded} == set(DEGRADED_CONDITIONS)

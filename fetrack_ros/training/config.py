@@ -25,9 +25,7 @@ import yaml
 
 from .losses import LossWeights
 from .sampling import PairSettings
-
-#: First seed of held-out synthetic sequences (validation, benchmarks): never drawn in training by default.
-HELD_OUT_SEED_START = 1_000_000
+from .simulator import HELD_OUT_SEED_START
 
 
 class ConfigError(ValueError):
@@ -119,7 +117,7 @@ class OutputSection:
 class ValidationSection:
     every: int = 1                    # epochs; 0 disables validation
     seed_start: int = HELD_OUT_SEED_START
-    num_sequences: int = 4
+    num_sequences: int = 4            # half normal, half degraded (simulator.benchmark_sequences)
     sim: dict = field(default_factory=lambda: {"num_frames": 60})
     folder: dict | None = None        # {root, dataset, list_file, max_sequences}: validate on a dataset instead
     tracker: dict = field(default_factory=dict)   # TrackerParams overrides

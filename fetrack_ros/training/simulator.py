@@ -31,6 +31,9 @@ from .dvs import DvsParams, DvsSimulator, log_intensity
 from .scene import Crossing, Scene, SceneObject, Wobble, make_background, make_sprite, random_palette
 
 NS_PER_US = 1000
+#: First seed of held-out sequences (validation, benchmarks, demo). Training draws its seeds below
+#: it by default, so held-out sequences are never seen in training.
+HELD_OUT_SEED_START = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -237,3 +240,16 @@ class SyntheticSequence(Sequence):
             rgb = expose(light / exposed, self.settings, noise_rng)
             ev = np.concatenate(events) if events else np.zeros(0, EVENT_DTYPE)
             yield Frame(index=i, stamp_ns=int(stamp_ns), rgb=rgb, events=ev, gt_xywh=self._gt[i].copy())
+
+
+def benchmark_sequences(num_sequences: int = 20, seed_start: int = HELD_OUT_SEED_START,
+                        config: SimConfig | None = None) -> list[SyntheticSequence]:
+    """A held-out benchmark: sequence ``i`` has seed ``seed_start + i``; even ``i`` are ``normal``,
+    odd ``i`` degraded, cycling through :data:`~.camera.DEGRADED_CONDITIONS` (so half the set,
+    rounded down, has degraded RGB and every degradation is represented)."""
+    config = config or SimConfig()
+    out = []
+    for i in range(num_sequences):
+        condition = "normal" if i % 2 == 0 else DEGRADED_CONDITIONS[(i // 2) % len(DEGRADED_CONDITIONS)]
+        out.append(SyntheticSequence(seed_start + i, config.replace(condition=condition)))
+    return out

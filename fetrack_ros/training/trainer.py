@@ -193,9 +193,8 @@ def validation_sequences(config: TrainConfig) -> list:
         limit = folder.pop("max_sequences", None)
         seqs = open_dataset(folder.pop("root"), folder.pop("dataset", "coesot"), **folder)
         return seqs[:limit] if limit else seqs
-    from .simulator import SimConfig, SyntheticSequence
-    sim = SimConfig.from_dict(v.sim)
-    return [SyntheticSequence(v.seed_start + i, sim) for i in range(v.num_sequences)]
+    from .simulator import SimConfig, benchmark_sequences
+    return benchmark_sequences(v.num_sequences, v.seed_start, SimConfig.from_dict(v.sim))
 
 
 def validate(model: nn.Module, sequences: list, tracker_overrides: dict) -> dict:
