@@ -1,6 +1,8 @@
 """The FEMamba network of Mamba-FETrack V2: FE-Vim backbone + CENTER box head."""
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -56,7 +58,6 @@ class FEMamba(nn.Module):
 
     def set_scan_backend(self, backend: str) -> "FEMamba":
         """Switch every mixer to ``backend`` (``auto | cuda | torch | reference``); returns self."""
-        import dataclasses
         self.config = dataclasses.replace(self.config, scan_backend=backend)  # validates the name
         for module in self.modules():
             if hasattr(module, "scan_backend"):

@@ -123,7 +123,8 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     dtu = (delta * u).permute(2, 0, 1).contiguous().view(shape)                         # (L, b, G, 1, Dg)
     Bt = B4.to(u.dtype).expand(-1, groups, -1, -1).permute(3, 0, 1, 2).unsqueeze(4).contiguous()
     Ct = C4.to(u.dtype).expand(-1, groups, -1, -1).permute(3, 0, 1, 2).unsqueeze(3).contiguous()
-    At = A.reshape(groups, per_group, state).transpose(1, 2).contiguous()            # (G, N, Dg)
+    # exp(dt*A) = exp2(dt*A*log2(e)): exp2 is several times cheaper than exp on CPU, same accuracy.
+    At = (A * _LOG2_E).reshape(groups, per_group, state).transpose(1, 2).contiguous()  # (G, N, Dg)
     track_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (u, delta, A, B, C))
     scan = _scan_chunks_autograd if track_grad else _scan_chunks_inplace
@@ -138,7 +139,7 @@ def _scan_chunks_autograd(dt, dtu, At, Bt, Ct, chunk):
     ys = []
     for start in range(0, length, chunk):
         stop = min(start + chunk, length)
-        decay = torch.exp(dt[start:stop] * At)                                      # (T, b, G, N, Dg)
+        decay = torch.exp2((dt[start:stop] * At).clamp(min=_MIN_LOG2_DECAY))        # (T, b, G, N, Dg)
         inputs = dtu[start:stop] * Bt[start:stop]
         steps = []
         for k in range(stop - start):
@@ -148,9 +149,10 @@ def _scan_chunks_autograd(dt, dtu, At, Bt, Ct, chunk):
     return torch.cat(ys)
 
 
-# exp() of very negative numbers takes a slow path (underflow); below this the decay, exp(-80) =
-# 1.8e-35, is zero for all purposes, so clamping changes nothing measurable and keeps exp fast.
-_MIN_LOG_DECAY = -80.0
+_LOG2_E = 1.4426950408889634
+# exp2() of very negative numbers takes a slow path (underflow); below this the decay, 2^-115 =
+# 2.4e-35, is zero for all purposes, so clamping changes nothing measurable and keeps exp2 fast.
+_MIN_LOG2_DECAY = -115.0
 
 # Element-wise ops below this size run on one thread in PyTorch; above it they fork threads, which
 # costs more than the work of one scan step, and far more on a loaded machine.
@@ -170,7 +172,7 @@ def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk):
     y = dt.new_empty(length, batch, groups, 1, per_group)
     for start in range(0, length, chunk):
         n = min(chunk, length - start)
-        torch.mul(dt[start:start + n], At, out=decay[:n]).clamp_(min=_MIN_LOG_DECAY).exp_()
+        torch.mul(dt[start:start + n], At, out=decay[:n]).clamp_(min=_MIN_LOG2_DECAY).exp2_()
         torch.mul(dtu[start:start + n], Bt[start:start + n], out=states[:n])
         flat_states, flat_decay = states[:n].view(n, step_numel), decay[:n].view(n, step_numel)
         for lo, hi in bounds:
