@@ -28,7 +28,7 @@ NODE = "/tracker_node"
 
 #: Parameters every node test uses: depth-2 fixture weights, reliable inputs (no loss in bursts).
 BASE_PARAMS = {
-    "checkpoint": str(FIXTURE_WEIGHTS), "model_depth": 2, "scan_backend": "torch",
+    "checkpoint": str(FIXTURE_WEIGHTS), "scan_backend": "torch",  # model auto: depth 2 from the weights
     "qos.image.reliability": "reliable", "qos.events.reliability": "reliable",
     "qos.event_frames.reliability": "reliable", "qos.image.depth": 50, "diagnostics_period": 0.2,
     "window_duration": FRAME_NS / 1e9, "max_wait": 5.0,
@@ -76,7 +76,8 @@ class NodeProcess:
 class Client:
     """Test-side ROS node talking to the tracker node (call :meth:`close` at the end)."""
 
-    def __init__(self, name: str = "node_test_client", event_input: str = "event_frames") -> None:
+    def __init__(self, name: str = "node_test_client", event_input: str = "event_frames",
+                 wait_connected: bool = True) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
@@ -105,6 +106,11 @@ class Client:
         self.diagnostics: dict[str, str] = {}
         self.node.create_subscription(Track, f"{NODE}/track", self.tracks.append, QoSProfile(depth=1000))
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+        if wait_connected:
+            self.wait_connected()
+
+    def wait_connected(self) -> None:
+        """Until the tracker node subscribes to our topics and publishes Tracks (it is configured)."""
         self.spin_until(lambda: all(p.get_subscription_count() > 0 for p in self.publishers)
                         and self.node.count_publishers(f"{NODE}/track") > 0, 60.0,
                         "the tracker node's subscriptions and track publisher")

@@ -48,10 +48,16 @@ def default_checkpoint() -> str | None:
 
 def load_model(model: str, checkpoint: str, depth: int = 0, device: str = "auto", precision: str = "fp32",
                scan_backend: str = "auto") -> LoadedModel:
-    """The network ``model`` (depth ``depth``, 0 = its own) with ``checkpoint``'s weights, in eval mode."""
+    """``checkpoint``'s network with its weights, in eval mode.
+
+    ``model`` ``"auto"`` builds the network the checkpoint describes (its stored config, or one
+    inferred from its weights); a name (``vim_s``, ``vim_t``) with ``depth`` (0 = the config's own)
+    builds that network and requires the checkpoint to fit it.
+    """
     import torch
 
     from fetrack_ros.model import build_model, load_checkpoint
+    from fetrack_ros.model import load_model as load_described_model
 
     path = checkpoint or default_checkpoint()
     if not path:
@@ -64,20 +70,21 @@ def load_model(model: str, checkpoint: str, depth: int = 0, device: str = "auto"
     if depth:
         overrides["depth"] = int(depth)
     try:
-        net = build_model(model, **overrides)
-    except (TypeError, ValueError) as exc:
-        raise StartupError(f"cannot build model '{model}': {_one_line(exc)}") from None
-    try:
-        load_checkpoint(net, path)
+        if model == "auto":
+            net = load_described_model(path, **overrides)
+        else:
+            net = load_checkpoint(build_model(model, **overrides), path)
     except FileNotFoundError:
         raise StartupError(f"checkpoint '{path}' does not exist") from None
     except Exception as exc:  # unpickling, zip, shape and key errors: all mean "wrong file"
         hint = (" (do 'model' and 'model_depth' match the checkpoint?)"
-                if any(s in str(exc) for s in ("Missing key", "Unexpected key", "size mismatch")) else "")
+                if any(s in str(exc) for s in ("does not fit", "Missing key", "size mismatch")) else "")
         raise StartupError(f"checkpoint '{path}' cannot be loaded into model '{model}'"
                            f"{f' depth {depth}' if depth else ''}{hint}: {_one_line(exc)}") from None
     net = net.to(device=device, dtype=getattr(torch, _DTYPES[precision])).eval()
-    description = f"{model}{f' depth {depth}' if depth else ''} from {path} on {device} ({precision})"
+    config = getattr(net, "config", None)
+    name = f"{config.name} depth {config.depth}" if config is not None else model
+    description = f"{name} from {path} on {device} ({precision})"
     return LoadedModel(net, device, description)
 
 

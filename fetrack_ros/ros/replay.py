@@ -1,0 +1,310 @@
+"""Replaying a rosbag2 bag into a live ROS 2 graph (for machines without ``ros2 bag play``).
+
+Messages are published as they are stored: the bag's CDR bytes go to rclpy publishers of the
+matching message class unchanged (``Publisher.publish(bytes)``), so every field and type stays
+exact. ``/clock`` (``rosgraph_msgs/Clock``) carries the bag's log time, so nodes started with
+``use_sim_time`` run on the bag's clock.
+
+Two ways to play:
+
+- **paced** (``rate``): message ``k`` leaves at ``(log_time_k - first log time) / rate`` seconds
+  after the start, with ``/clock`` also published every ``clock_period`` in between (``rate=0``:
+  no pacing at all);
+- **lockstep**: as fast as the tracker node keeps up. Before each image on the lockstep topic is
+  sent, the Track of the previous image (same header stamp) must have arrived on the track topic,
+  or :class:`ReplayError` says which image got none within ``frame_timeout``. The messages
+  between two images (events, event frames, ground truth) are sent before waiting, since the
+  node needs them to complete the earlier image. After the last message, ``/clock`` runs on in
+  real time until the last Track arrives, so the node's ``max_wait`` timer (sim time) can fire.
+
+Reader errors come from :mod:`fetrack_ros.evaluation.bags` as ``SourceError`` (missing or
+corrupt bag, unknown topic with the list of the bag's topics).
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rclpy.qos import QoSProfile
+
+from fetrack_ros.evaluation.bags import (DEFAULT_RGB_TOPIC, describe_topics, open_reader, raw_header_stamp,
+                                         read_messages)
+from fetrack_ros.evaluation.rostypes import EVENT_PACKET
+from fetrack_ros.evaluation.sequence import SourceError
+
+from .qos import qos_profile
+
+DEFAULT_TRACK_TOPIC = "/tracker_node/track"
+CLOCK_TOPIC = "/clock"
+#: KeepLast depth of the replay publishers: event packets come ~1000/s, everything else is slow.
+EVENT_DEPTH, OTHER_DEPTH = 1000, 10
+
+
+class ReplayError(RuntimeError):
+    """The replay cannot go on (message says what is missing and what to check)."""
+
+
+def message_class(msgtype: str):
+    """The rclpy message class of ``pkg/msg/Name``; :class:`ReplayError` names a missing package."""
+    package, kind, name = _split_msgtype(msgtype)
+    try:
+        return getattr(importlib.import_module(f"{package}.{kind}"), name)
+    except (ImportError, AttributeError):
+        raise ReplayError(f"message type {msgtype} is not installed (Python package {package}.{kind}); "
+                          f"install the ROS package {package} to replay this topic") from None
+
+
+def _split_msgtype(msgtype: str) -> tuple[str, str, str]:
+    parts = msgtype.split("/")
+    if len(parts) == 2:
+        parts = [parts[0], "msg", parts[1]]
+    if len(parts) != 3 or not all(parts):
+        raise ReplayError(f"message type {msgtype!r} is not of the form package/msg/Name")
+    return parts[0], parts[1], parts[2]
+
+
+def parse_remaps(items) -> dict[str, str]:
+    """``["/from:=/to", ...]`` -> ``{"/from": "/to"}``; both names absolute."""
+    remaps = {}
+    for item in items or ():
+        source, sep, target = item.partition(":=")
+        if not sep or not source.startswith("/") or not target.startswith("/"):
+            raise ValueError(f"remap {item!r}: expected /bag_topic:=/published_topic (absolute names)")
+        remaps[source] = target
+    return remaps
+
+
+@dataclass
+class ReplayOptions:
+    """How to replay. Topics are the bag's names; ``remaps`` renames them on publishing."""
+
+    rate: float = 1.0                    # paced: bag seconds per wall second; 0 = no pacing
+    lockstep: bool = False               # wait for each image's Track (ignores rate)
+    image_topic: str = DEFAULT_RGB_TOPIC  # lockstep: the bag topic whose messages get Tracks
+    track_topic: str = DEFAULT_TRACK_TOPIC
+    frame_timeout: float = 60.0          # lockstep: longest wait for one Track (s)
+    topics: tuple[str, ...] | None = None  # None: every topic whose message type is installed
+    remaps: dict[str, str] = field(default_factory=dict)
+    reliability: str = "reliable"        # reliable publishers reach best-effort and reliable subscribers
+    clock: bool = True
+    clock_period: float = 0.01           # paced: /clock at least this often (s, wall time)
+
+    def __post_init__(self) -> None:
+        if self.rate < 0:
+            raise ValueError(f"rate must be >= 0 (0 = as fast as possible), got {self.rate}")
+        if self.frame_timeout <= 0 or self.clock_period <= 0:
+            raise ValueError("frame_timeout and clock_period must be > 0")
+
+
+@dataclass
+class ReplayStats:
+    """What a replay did. ``round_trip_s``: lockstep, per image, publish to Track receipt (s)."""
+
+    messages: dict[str, int] = field(default_factory=dict)   # published topic -> count
+    skipped_topics: dict[str, str] = field(default_factory=dict)  # bag topic -> why not replayed
+    images: int = 0
+    round_trip_s: dict[int, float] = field(default_factory=dict)  # image stamp ns -> seconds
+    wall_s: float = 0.0
+    bag_s: float = 0.0
+
+
+class TrackWaiter:
+    """Header stamps of the Tracks seen so far, with a bounded wait for one (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._arrived: dict[int, float] = {}  # stamp ns -> time.monotonic() of the first arrival
+
+    def add(self, stamp_ns: int) -> None:
+        with self._cond:
+            self._arrived.setdefault(int(stamp_ns), time.monotonic())
+            self._cond.notify_all()
+
+    def arrival(self, stamp_ns: int) -> float | None:
+        with self._cond:
+            return self._arrived.get(int(stamp_ns))
+
+    @property
+    def count(self) -> int:
+        with self._cond:
+            return len(self._arrived)
+
+    def wait(self, stamp_ns: int, timeout: float, tick=None) -> float | None:
+        """Monotonic arrival time of the Track stamped ``stamp_ns``, or None after ``timeout``.
+
+        ``tick()`` (if given) is called about every 10 ms while waiting.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while int(stamp_ns) not in self._arrived:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(min(left, 0.01))
+                if tick is not None:
+                    tick()
+            return self._arrived[int(stamp_ns)]
+
+
+class BagReplayer:
+    """Publishes a bag's topics from ``node`` (an rclpy node that an executor spins elsewhere).
+
+    Construction reads the bag's index and creates the publishers (and the Track subscription
+    for lockstep; pass ``waiter`` to share one with a recorder). :meth:`play` sends everything.
+    """
+
+    def __init__(self, node, bag: str | Path, options: ReplayOptions | None = None,
+                 waiter: TrackWaiter | None = None) -> None:
+        self.node, self.path, self.options = node, Path(bag), options or ReplayOptions()
+        self.stats = ReplayStats()
+        reader = open_reader(self.path)
+        try:
+            self._select(reader)
+        finally:
+            reader.close()
+        opts = self.options
+        self._publishers = {}
+        for topic, conns in self._by_topic.items():
+            qos = qos_profile(opts.reliability, EVENT_DEPTH if conns[0].msgtype == EVENT_PACKET else OTHER_DEPTH)
+            self._publishers[topic] = node.create_publisher(message_class(conns[0].msgtype),
+                                                            opts.remaps.get(topic, topic), qos)
+        self._clock_pub = None
+        if opts.clock:
+            from rosgraph_msgs.msg import Clock
+            self._clock_msg = Clock()
+            self._clock_pub = node.create_publisher(Clock, CLOCK_TOPIC, QoSProfile(depth=10))
+        self.waiter = waiter
+        if opts.lockstep and waiter is None:
+            from fetrack_ros.msg import Track
+            self.waiter = TrackWaiter()
+            node.create_subscription(Track, opts.track_topic,
+                                     lambda msg: self.waiter.add(msg.header.stamp.sec * 1_000_000_000
+                                                                 + msg.header.stamp.nanosec),
+                                     QoSProfile(depth=100))
+
+    def _select(self, reader) -> None:
+        """Pick the bag connections to replay; unknown requested topics are errors."""
+        opts = self.options
+        wanted = set(opts.topics) if opts.topics is not None else None
+        if wanted is not None:
+            missing = sorted(wanted - set(reader.topics))
+            if missing:
+                raise SourceError(f"bag {self.path} has no topic {', '.join(missing)}; its topics: "
+                                  f"{describe_topics(reader)}")
+        if opts.lockstep and opts.image_topic not in reader.topics:
+            raise SourceError(f"bag {self.path} has no image topic {opts.image_topic!r} for lockstep; "
+                              f"its topics: {describe_topics(reader)}")
+        self._by_topic: dict[str, list] = {}
+        for conn in reader.connections:
+            if wanted is not None and conn.topic not in wanted:
+                continue
+            if conn.topic == CLOCK_TOPIC and opts.clock:
+                self.stats.skipped_topics[conn.topic] = "the replayer publishes /clock itself"
+                continue
+            try:
+                message_class(conn.msgtype)
+            except ReplayError as exc:
+                if wanted is not None or conn.topic == opts.image_topic:
+                    raise
+                self.stats.skipped_topics[conn.topic] = str(exc)
+                continue
+            self._by_topic.setdefault(conn.topic, []).append(conn)
+        if not self._by_topic:
+            raise ReplayError(f"nothing to replay from {self.path}: " +
+                              ("; ".join(f"{t}: {why}" for t, why in self.stats.skipped_topics.items())
+                               or "the bag has no messages"))
+        self._connections = [c for conns in self._by_topic.values() for c in conns]
+        self._count = sum(reader.topics[t].msgcount for t in self._by_topic)
+        if opts.lockstep:
+            self.stats.images = reader.topics[opts.image_topic].msgcount
+
+    @property
+    def topics(self) -> dict[str, str]:
+        """Bag topic -> published topic, for the replayed topics."""
+        return {topic: self.options.remaps.get(topic, topic) for topic in self._by_topic}
+
+    def wait_for_subscribers(self, topics, timeout: float) -> None:
+        """Until each published topic in ``topics`` has a subscriber (and, in lockstep, the track
+        topic a publisher); :class:`ReplayError` naming the missing ones after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        published = {self.options.remaps.get(t, t): pub for t, pub in self._publishers.items()}
+        unknown = sorted(set(topics) - set(published))
+        if unknown:
+            raise ReplayError(f"topics {unknown} are not replayed from {self.path}; replayed: {sorted(published)}")
+        while True:
+            missing = [t for t in topics if published[t].get_subscription_count() == 0]
+            if self.options.lockstep and self.node.count_publishers(self.options.track_topic) == 0:
+                missing.append(f"a publisher of {self.options.track_topic}")
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise ReplayError(f"after {timeout:.0f} s still no subscriber on {', '.join(missing)}: is the "
+                                  f"node running in this ROS_DOMAIN_ID with matching topic names?")
+            time.sleep(0.05)
+
+    def _publish_clock(self, ns: int) -> None:
+        if self._clock_pub is not None:
+            self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(int(ns), 1_000_000_000)
+            self._clock_pub.publish(self._clock_msg)
+
+    def play(self, stop: threading.Event | None = None) -> ReplayStats:
+        """Publish every selected message in log-time order; returns :attr:`stats`."""
+        opts, stats = self.options, self.stats
+        reader = open_reader(self.path)
+        start_wall = time.monotonic()
+        first_log = last_log = None
+        previous_image: tuple[int, float, int] | None = None  # (stamp, sent at, index)
+        image_index = 0
+        try:
+            for conn, log_time, raw in read_messages(reader, self._connections, self.path, "the replayed topics"):
+                if stop is not None and stop.is_set():
+                    break
+                if first_log is None:
+                    first_log = log_time
+                last_log = log_time
+                is_image = opts.lockstep and conn.topic == opts.image_topic
+                if is_image and previous_image is not None:
+                    self._await_track(previous_image, log_time)
+                elif not opts.lockstep and opts.rate > 0:
+                    self._pace(start_wall, first_log, log_time, stop)
+                self._publish_clock(log_time)
+                self._publishers[conn.topic].publish(bytes(raw))
+                topic = opts.remaps.get(conn.topic, conn.topic)
+                stats.messages[topic] = stats.messages.get(topic, 0) + 1
+                if is_image:
+                    previous_image = (raw_header_stamp(raw), time.monotonic(), image_index)
+                    image_index += 1
+            if previous_image is not None and not (stop is not None and stop.is_set()):
+                self._await_track(previous_image, last_log, clock_runs=True)
+        finally:
+            reader.close()
+        stats.wall_s = time.monotonic() - start_wall
+        stats.bag_s = 0.0 if first_log is None else (last_log - first_log) / 1e9
+        return stats
+
+    def _pace(self, start_wall: float, first_log: int, log_time: int, stop) -> None:
+        """Sleep until ``log_time`` is due, publishing /clock every ``clock_period`` meanwhile."""
+        rate, period = self.options.rate, self.options.clock_period
+        due = start_wall + (log_time - first_log) / 1e9 / rate
+        while True:
+            now = time.monotonic()
+            if now >= due or (stop is not None and stop.is_set()):
+                return
+            time.sleep(min(period, due - now))
+            self._publish_clock(first_log + int(min(time.monotonic() - start_wall, due - start_wall) * rate * 1e9))
+
+    def _await_track(self, image: tuple[int, float, int], clock_ns: int, clock_runs: bool = False) -> None:
+        stamp, sent, index = image
+        began = time.monotonic()
+        tick = (lambda: self._publish_clock(clock_ns + int((time.monotonic() - began) * 1e9))) if clock_runs else None
+        arrived = self.waiter.wait(stamp, self.options.frame_timeout, tick)
+        if arrived is None:
+            raise ReplayError(
+                f"no Track on {self.options.track_topic} for image {index + 1} of {self.stats.images} on "
+                f"{self.options.image_topic} (stamp {stamp} ns) within {self.options.frame_timeout:.0f} s "
+                f"({self.waiter.count} Tracks received so far): is the tracker node running, subscribed to "
+                f"this topic with a compatible QoS, and publishing on {self.options.track_topic}?")
+        self.stats.round_trip_s[stamp] = max(0.0, arrived - sent)

@@ -1,0 +1,89 @@
+"""Start-up of the tracker node: the params YAML, the lifecycle transitions, and failed starts
+(one line, non-zero exit, no traceback)."""
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
+
+from ros_node_harness import BASE_PARAMS, FIXTURE_WEIGHTS, REPO, Client, NodeProcess, load_sequence  # noqa: E402
+
+
+def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fetrack_ros.ros.tracker_node", "--ros-args", *ros_args],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("case", ["missing", "garbage", "wrong_depth", "no_checkpoint", "bad_value", "bad_type"])
+def test_failed_start_gives_one_line_and_nonzero_exit(case, tmp_path):
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all")
+    args = {"missing": ["-p", "checkpoint:=/nonexistent/weights.pt"],
+            "garbage": ["-p", f"checkpoint:={garbage}"],
+            "wrong_depth": ["-p", f"checkpoint:={FIXTURE_WEIGHTS}", "-p", "model_depth:=3"],
+            "no_checkpoint": [],
+            "bad_value": ["-p", "event_input:=carrier_pigeon"],
+            "bad_type": ["-p", "template_update_threshold:=high"]}[case]
+    result = run_node(*args)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert len(lines) == 1 and "cannot start" in lines[0], lines
+    expected = {"missing": "does not exist", "garbage": "cannot be loaded", "wrong_depth": "model_depth",
+                "no_checkpoint": "checkpoint", "bad_value": "event_input", "bad_type": "template_update_threshold"}
+    assert expected[case] in lines[0]
+
+
+@pytest.fixture(scope="module")
+def unconfigured_node():
+    if not FIXTURE_WEIGHTS.is_file():
+        pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
+    # the packaged params file, then the test's overrides
+    params = {**BASE_PARAMS, "autostart": False, "event_input": "event_frames", "max_wait": 0.2}
+    proc = NodeProcess(params, extra_args=("--params-file", str(REPO / "config" / "tracker.yaml")),
+                       ready="unconfigured")
+    yield proc
+    proc.stop()
+
+
+def change_state(client, transition_id: int) -> bool:
+    from lifecycle_msgs.srv import ChangeState
+
+    request = ChangeState.Request()
+    request.transition.id = transition_id
+    return client.call(ChangeState, "/tracker_node/change_state", request).success
+
+
+def get_state(client) -> str:
+    from lifecycle_msgs.srv import GetState
+
+    return client.call(GetState, "/tracker_node/get_state", GetState.Request()).current_state.label
+
+
+def test_params_yaml_is_accepted_and_lifecycle_drives_processing(unconfigured_node):
+    from lifecycle_msgs.msg import Transition
+
+    rgb, frames, _ = load_sequence(1)
+    client = Client(name="lifecycle_client", wait_connected=False)
+    try:
+        assert get_state(client) == "unconfigured"
+        assert change_state(client, Transition.TRANSITION_CONFIGURE)
+        assert get_state(client) == "inactive"
+        client.wait_connected()
+        stamp = 1_760_000_000 * 1_000_000_000
+        client.publish_frame(frames[0], stamp)
+        client.publish_image(rgb[0], stamp)  # inactive: counted, no Track
+        client.wait_diagnostic("dropped.inactive", lambda v: v >= 1)
+        assert change_state(client, Transition.TRANSITION_ACTIVATE)
+        assert get_state(client) == "active"
+        for k in (1, 2):
+            client.publish_frame(frames[0], stamp + k)
+            client.publish_image(rgb[0], stamp + k)
+            assert client.wait_track(stamp + k).status == 0  # uninitialized: no initial_box in the file
+        assert change_state(client, Transition.TRANSITION_DEACTIVATE)
+        assert get_state(client) == "inactive"
+        assert not client.tracks_for([stamp])[0]
+        assert unconfigured_node.alive(), unconfigured_node.output
+    finally:
+        client.close()
