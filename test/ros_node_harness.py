@@ -4,15 +4,13 @@
   drained by a thread (a full pipe would block the node) and kept for failure messages;
 - :class:`Client`: an rclpy node that publishes images, event frames and EVT3 EventPackets,
   collects Tracks and /diagnostics, and calls the node's services and parameter service;
-- :func:`evt3_packets`: a small EVT3 encoder (TIME_HIGH, TIME_LOW, ADDR_Y, ADDR_X per event)
-  that splits events into ~1 ms packets like metavision_driver;
+- :func:`evt3_packets`: events as EVT3 EventPackets of ~1 ms each, like metavision_driver;
 - :func:`frame_events`: events that render (Event-AHU) exactly to a given event frame.
 Every wait is bounded and fails naming what did not arrive.
 """
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -235,23 +233,12 @@ def frame_events(event_frame: np.ndarray, t0_us: int, t1_us: int, rng) -> np.nda
     return make_events(xs[order], ys[order], t, on[ys[order], xs[order]])
 
 
-def evt3_words(events_us: np.ndarray) -> np.ndarray:
-    """EVT3 words (u2) for events with ``t`` in microseconds (< 2^24): TH, TL, ADDR_Y, ADDR_X each."""
-    t = events_us["t"].astype(np.int64)
-    if len(t) and t.max() >= 1 << 24:
-        raise ValueError("test encoder: keep event times below 2^24 us (no wrap)")
-    words = np.empty((len(t), 4), np.uint16)
-    words[:, 0] = 0x8000 | ((t >> 12) & 0xFFF)
-    words[:, 1] = 0x6000 | (t & 0xFFF)
-    words[:, 2] = events_us["y"].astype(np.uint16) & 0x7FF
-    words[:, 3] = 0x2000 | (events_us["p"].astype(np.uint16) << 11) | (events_us["x"].astype(np.uint16) & 0x7FF)
-    return words.reshape(-1)
-
-
 def evt3_packets(events_us: np.ndarray, width: int, height: int, offset_ns: int, packet_us: int = 1000,
                  seq_start: int = 0) -> list:
     """EventPackets of ~``packet_us`` of sensor time each; header stamp = first event time + offset."""
     from event_camera_msgs.msg import EventPacket
+
+    from fetrack_ros.events import encode_evt3
 
     if not len(events_us):
         return []
@@ -262,16 +249,14 @@ def evt3_packets(events_us: np.ndarray, width: int, height: int, offset_ns: int,
     for k, chunk in enumerate(np.split(events_us, edges)):
         stamp = int(chunk["t"][0]) * 1000 + offset_ns
         msg = EventPacket(height=height, width=width, seq=seq_start + k, time_base=0, encoding="evt3",
-                          is_bigendian=False, events=evt3_words(chunk).tobytes())
+                          is_bigendian=False, events=encode_evt3(_us_to_ns(chunk)))
         msg.header.frame_id = "event_camera"
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
         packets.append(msg)
     return packets
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+def _us_to_ns(events_us: np.ndarray) -> np.ndarray:
+    events = events_us.copy()
+    events["t"] *= 1000
+    return events

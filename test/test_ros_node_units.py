@@ -245,3 +245,18 @@ def test_missing_message_package_names_it():
     assert message_type("event_packet").__name__ == "EventPacket"
     with pytest.raises(MissingPackageError, match="dvs_msgs"):
         message_type("dvs_event_array")
+
+
+def test_mono_packets_decode_with_their_time_base():
+    from event_camera_msgs.msg import EventPacket
+
+    from fetrack_ros.events import encode_mono
+    from fetrack_ros.ros.event_input import EventDecoding
+
+    source = events_us([0, 0, 0])
+    source["t"] = [5_000_000, 5_000_400, 5_001_000]  # ns
+    data, time_base = encode_mono(source)
+    msg = EventPacket(height=48, width=64, encoding="mono", time_base=time_base, events=data)
+    events, malformed = EventDecoding("event_packet", "fixed", fixed_offset_ns=100).decode(msg)
+    assert not malformed and list(events["t"]) == [5_000_100, 5_000_500, 5_001_100]
+    assert list(events["x"]) == list(source["x"])

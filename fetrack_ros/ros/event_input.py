@@ -12,7 +12,8 @@ import importlib
 
 import numpy as np
 
-from fetrack_ros.events import EVENT_DTYPE, ClockOffsetEstimator, EventDecodeError, make_events
+from fetrack_ros.events import (EVENT_DTYPE, ClockOffsetEstimator, EventDecodeError, decode_legacy_arrays,
+                                make_decoder)
 
 from .conversions import stamp_to_ns
 
@@ -111,70 +112,22 @@ class EventDecoding:
         key = (encoding, height, width)
         decoder = self._decoders.get(key)
         if decoder is None:
-            decoder = self._decoders[key] = _make_decoder(encoding, width, height)
+            try:
+                decoder = self._decoders[key] = make_decoder(encoding, width, height)
+            except (ValueError, ImportError) as exc:
+                raise EventInputError("events.unknown_encoding", str(exc)) from None
         before = _problem_count(decoder)
         try:
-            events = decoder.decode(msg)
+            events = decoder.decode(np.frombuffer(msg.events, np.uint8), int(msg.time_base))
         except EventDecodeError as exc:
             raise EventInputError("events.malformed_packet", f"{encoding} packet seq {msg.seq}: {exc}") from None
-        return events, getattr(decoder, "packet_start_time_ns", None), _problem_count(decoder) != before
+        return events, decoder.packet_start_time_ns, _problem_count(decoder) != before
 
 
 def _problem_count(decoder) -> int:
+    """Words or bytes the decoder could not interpret so far (its stats name them)."""
     stats = getattr(decoder, "stats", None)
-    return sum(getattr(stats, name, 0) for name in ("unsupported_words", "odd_bytes"))
-
-
-class _BytesDecoder:
-    """Adapts a decoder of ``bytes`` payloads (ours) to ``decode(msg)``; keeps its stats and start time."""
-
-    def __init__(self, decoder) -> None:
-        self._decoder = decoder
-        self.stats = getattr(decoder, "stats", None)
-
-    @property
-    def packet_start_time_ns(self):
-        return getattr(self._decoder, "packet_start_time_ns", None)
-
-    def decode(self, msg) -> np.ndarray:
-        return self._decoder.decode(np.frombuffer(msg.events, np.uint8))
-
-
-def _make_decoder(encoding: str, width: int, height: int):
-    """A decoder for ``encoding``: ours for evt3 (and mono when present), else event_camera_py."""
-    if encoding == "evt3":
-        from fetrack_ros.events.evt3 import Evt3Decoder
-        return _BytesDecoder(Evt3Decoder(width, height))
-    try:
-        from fetrack_ros.events import make_decoder  # the events package's factory, when present
-        return _BytesDecoder(make_decoder(encoding, width, height))
-    except (ImportError, ValueError, KeyError):
-        pass
-    try:
-        import event_camera_py
-    except ImportError:
-        raise EventInputError("events.unknown_encoding",
-                              f"no decoder for event encoding {encoding!r}: this package decodes evt3"
-                              f" (and mono); other encodings need event_camera_py") from None
-    return _EventCameraPyDecoder(event_camera_py.Decoder())
-
-
-class _EventCameraPyDecoder:
-    """event_camera_py's decoder (libcaer and other encodings); its CD times are microseconds."""
-
-    stats = None
-    packet_start_time_ns = None
-
-    def __init__(self, decoder) -> None:
-        self._decoder = decoder
-
-    def decode(self, msg) -> np.ndarray:
-        try:
-            self._decoder.decode(msg)
-            cd = self._decoder.get_cd_events()
-        except RuntimeError as exc:
-            raise EventDecodeError(str(exc)) from None
-        return make_events(cd["x"], cd["y"], np.asarray(cd["t"], np.int64) * 1000, cd["p"])
+    return sum(getattr(stats, name, 0) for name in ("unsupported_words", "odd_bytes", "partial_bytes"))
 
 
 def _legacy_events(msg) -> np.ndarray:
@@ -182,6 +135,5 @@ def _legacy_events(msg) -> np.ndarray:
     items = msg.events
     if not len(items):
         return np.zeros(0, EVENT_DTYPE)
-    return make_events([e.x for e in items], [e.y for e in items],
-                       [e.ts.sec * 1_000_000_000 + e.ts.nanosec for e in items],
-                       [bool(e.polarity) for e in items])
+    return decode_legacy_arrays([e.x for e in items], [e.y for e in items], [e.ts.sec for e in items],
+                                [e.polarity for e in items], [e.ts.nanosec for e in items])

@@ -55,6 +55,10 @@ class TrackRecorder:
         if self.waiter is not None:
             self.waiter.add(stamp)
 
+    def publisher_count(self) -> int:
+        """Publishers matched to the subscription (0 after :meth:`close`)."""
+        return self._subscription.get_publisher_count() if self._subscription is not None else 0
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._raw)

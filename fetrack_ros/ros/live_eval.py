@@ -1,0 +1,370 @@
+"""``fetrack eval --live``: bag -> the real tracker node -> recorded Tracks -> metrics.
+
+For each bag a fresh ``tracker_node`` process is started (``use_sim_time``, the bag's ground
+truth of frame 0 as ``initial_box``, inputs remapped to the bag's topics, reliable input QoS),
+the bag's RGB and event topics are replayed into it in lockstep (:mod:`.replay`: each image
+waits for the previous image's Track), the node's Tracks are recorded
+(:mod:`.recorder`, into ``tracks/<seq>/``), and the run is scored and reported by the same code
+as the offline evaluation (:func:`fetrack_ros.evaluation.run.score_runs`). So the node itself,
+with its message conversion, synchronization and event windowing, is what is measured; its
+boxes equal the offline ``fetrack eval --bag`` boxes up to float32 rounding.
+
+FPS in the report: images per second of lockstep round trips (image published -> its Track
+received), i.e. the node's throughput including transport. ``live/<seq>.params.yaml`` and
+``live/<seq>.node.log`` keep the node's parameters and output. Live runs do not resume.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from fetrack_ros.evaluation.bags import BagSequence, open_reader
+from fetrack_ros.evaluation.rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE
+from fetrack_ros.evaluation.run import TRACKS_TOPIC, SequenceRun, save_run, score_runs
+from fetrack_ros.evaluation.sequence import SourceError
+
+from . import parameters as P
+from .recorder import TrackRecorder
+from .replay import BagReplayer, ReplayError, ReplayOptions, TrackWaiter
+
+NODE_MODULE = "fetrack_ros.ros.tracker_node"
+NODE_NAME = "tracker_node"
+READY_TEXT = "tracker_node active"  # tracker_node.READY_LINE (not imported: that pulls in torch)
+
+#: Node parameters every live run sets (the caller's may override them).
+LIVE_DEFAULTS = {
+    "use_sim_time": True,
+    "qos.image.reliability": "reliable", "qos.image.depth": 10,
+    "qos.events.reliability": "reliable", "qos.event_frames.reliability": "reliable",
+    "publish_debug_image": False,
+    # an image whose events end the bag is released by this timeout (the node cannot know the
+    # bag ended); generous, so that a busy machine never releases one before its events arrive
+    "max_wait": 2.0,
+}
+
+
+class LiveEvalError(RuntimeError):
+    """The live run could not complete (message says what failed; node output included)."""
+
+
+#: What a live run raises for bad input or a failed run (``fetrack eval`` reports these).
+LIVE_ERRORS = (SourceError, ValueError, LiveEvalError, ReplayError)
+
+
+@dataclass
+class LiveOptions:
+    """``node_params``: tracker node parameters (names as in :mod:`.parameters`, plus ROS ones like
+    ``use_sim_time``) on top of :data:`LIVE_DEFAULTS`; the per-bag ones (event input, topics,
+    initial box) are set from the bag."""
+
+    out_dir: Path
+    node_params: dict = field(default_factory=dict)
+    write_bags: bool = True
+    bag_storage: str = "mcap"
+    startup_timeout: float = 180.0
+    frame_timeout: float = 60.0
+    torch_threads: int | None = None
+
+
+def coerce_parameter(name: str, value):
+    """``value`` as the ROS type of node parameter ``name`` (int/float/bool/str/double list)."""
+    spec = P.SPEC_BY_NAME.get(name)
+    if spec is None:
+        return value
+    kind = type(spec.default)
+    if kind is list:
+        return [float(v) for v in value]
+    if kind is bool and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return kind(value)
+
+
+def parse_node_params(items) -> dict:
+    """``["NAME=VALUE", ...]`` (``--node-param``) -> dict, typed by the node's declarations
+    (JSON for undeclared names such as ``use_sim_time``, else the text)."""
+    params = {}
+    for item in items or ():
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--node-param {item!r}: expected NAME=VALUE")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        try:
+            params[name] = coerce_parameter(name, value)
+        except (TypeError, ValueError):
+            raise ValueError(f"--node-param {name}: {text!r} is not a {type(P.SPEC_BY_NAME[name].default).__name__}") \
+                from None
+        reason = P.validate(name, params[name])
+        if reason:
+            raise ValueError(f"--node-param {reason}")
+    return params
+
+
+def node_params_from_args(args, tracker_params) -> dict:
+    """Node parameters equivalent to ``fetrack eval`` options (model, tracker, event windows)."""
+    params = {"model": args.model, "model_depth": int(args.depth or 0), "device": args.device,
+              "window_policy": args.window_policy, "window_duration": args.window_duration_ms / 1e3,
+              "exposure_time": args.exposure_ms / 1e3, "exposure_offset": args.exposure_offset_ms / 1e3,
+              "event_clock": args.event_clock, "event_clock_offset_ns": int(args.event_offset_ns),
+              "event_frame_tolerance": args.match_tolerance_ms / 1e3}
+    if args.checkpoint is not None:
+        params["checkpoint"] = str(Path(args.checkpoint).resolve())
+    tracker = dataclasses.asdict(tracker_params)
+    defaults = dataclasses.asdict(type(tracker_params)())
+    not_node = sorted(k for k in tracker if k not in P.TRACKER_PARAM_NAMES and tracker[k] != defaults[k])
+    if not_node:
+        raise ValueError(f"--live: tracker setting(s) {not_node} are not node parameters; the node has "
+                         f"{list(P.TRACKER_PARAM_NAMES)}")
+    params.update({k: tracker[k] for k in P.TRACKER_PARAM_NAMES})
+    params.update(parse_node_params(getattr(args, "node_param", None)))
+    return {name: coerce_parameter(name, value) for name, value in params.items()}
+
+
+def bag_inputs(sequence: BagSequence) -> tuple[dict, list[str]]:
+    """Node parameters and ``--ros-args`` remaps that connect the node to the bag's topics."""
+    reader = open_reader(sequence.path)
+    try:
+        rgb_type = reader.topics[sequence.rgb_topic].msgtype
+        event_type = reader.topics[sequence.event_topic].msgtype
+    finally:
+        reader.close()
+    params = {"image_transport": "compressed" if rgb_type == COMPRESSED_IMAGE else "raw"}
+    remaps = [f"{'image/compressed' if rgb_type == COMPRESSED_IMAGE else 'image'}:={sequence.rgb_topic}"]
+    if event_type == EVENT_PACKET:
+        params["event_input"] = "event_packet"
+        remaps.append(f"events:={sequence.event_topic}")
+    elif event_type == IMAGE:
+        params["event_input"] = "event_frames"
+        remaps.append(f"event_frames:={sequence.event_topic}")
+    else:
+        raise SourceError(f"bag {sequence.path}: the node takes event frames as {IMAGE} only, but "
+                          f"{sequence.event_topic} carries {event_type}")
+    return params, remaps
+
+
+def write_params_file(path: Path, params: dict) -> Path:
+    """A ROS 2 parameters file for every node (``/**``); JSON is valid YAML and keeps the types."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"/**": {"ros__parameters": params}}, indent=1) + "\n")
+    return path
+
+
+class NodeProcess:
+    """``python -m fetrack_ros.ros.tracker_node`` with a params file and remaps; its output goes to
+    ``log_path`` and the last lines are kept for error messages."""
+
+    def __init__(self, params_file: Path, remaps: list[str], log_path: Path, timeout: float,
+                 torch_threads: int | None = None) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        package_root = str(Path(__file__).resolve().parents[2])  # run the same fetrack_ros as this process
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        if torch_threads:
+            env["OMP_NUM_THREADS"] = str(torch_threads)
+        args = [sys.executable, "-m", NODE_MODULE, "--ros-args", "--params-file", str(params_file)]
+        for remap in remaps:
+            args += ["-r", remap]
+        self.lines: collections.deque[str] = collections.deque(maxlen=60)
+        self._ready = threading.Event()
+        self._log = open(log_path, "w")
+        self.proc = subprocess.Popen(args, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._drain = threading.Thread(target=self._read, daemon=True)
+        self._drain.start()
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.1):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self._drain.join(timeout=2.0)
+                why = (f"exited with code {self.proc.returncode}" if self.proc.poll() is not None
+                       else f"did not report '{READY_TEXT}' within {timeout:.0f} s")
+                self.stop()
+                raise LiveEvalError(f"the tracker node {why}; its output:\n{self.output}")
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            self._log.write(line)
+            self._log.flush()
+            if READY_TEXT in line:
+                self._ready.set()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines).rstrip() or "(nothing)"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ctrl-C, then kill if it does not end within ``timeout``."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(subprocess.signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        self._drain.join(timeout=5.0)
+        self._log.close()
+
+
+class RosSession:
+    """An rclpy context of its own with one node spun by a background executor thread."""
+
+    def __init__(self, name: str = "fetrack_replay") -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.context = rclpy.Context()
+        rclpy.init(args=["fetrack"], context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, name="fetrack_replay_executor", daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+        try:
+            self.executor.spin()
+        except ExternalShutdownException:
+            pass
+
+    def close(self) -> None:
+        import rclpy
+        self.executor.shutdown(timeout_sec=5.0)
+        self._thread.join(timeout=5.0)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+    def __enter__(self) -> "RosSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def run_from_tracks(sequence: BagSequence, tracks: list, round_trip_s: dict) -> SequenceRun:
+    """A :class:`SequenceRun` from the node's Tracks (one per image, matched by header stamp)."""
+    by_stamp: dict[int, list] = {}
+    for track in tracks:
+        by_stamp.setdefault(track.header.stamp.sec * 1_000_000_000 + track.header.stamp.nanosec, []).append(track)
+    stamps = sequence.stamps_ns
+    missing = [int(s) for s in stamps if len(by_stamp.get(int(s), ())) == 0]
+    repeated = [int(s) for s in stamps if len(by_stamp.get(int(s), ())) > 1]
+    if missing or repeated:
+        raise LiveEvalError(f"bag {sequence.path}: expected one Track per image; {len(missing)} image(s) got none "
+                            f"(first stamps {missing[:3]}), {len(repeated)} got several (first {repeated[:3]})")
+    ordered = [by_stamp[int(s)][0] for s in stamps]
+    if ordered[0].status == 0:  # STATUS_UNINITIALIZED: the node did not take the initial box
+        raise LiveEvalError(f"bag {sequence.path}: the node did not initialize on frame 0 (its Track is "
+                            f"uninitialized); see the node log")
+    seconds = np.array([round_trip_s.get(int(s), np.nan) for s in stamps[1:]], np.float64)
+    return SequenceRun(
+        name=sequence.name,
+        boxes=np.array([[t.x, t.y, t.width, t.height] for t in ordered], np.float64),
+        confidence=np.array([t.confidence for t in ordered], np.float64),
+        status=np.array([t.status for t in ordered], np.uint8),
+        template_updated=np.array([t.template_updated for t in ordered], bool),
+        num_events=np.array([t.num_events for t in ordered], np.int64),
+        stamps_ns=np.asarray(stamps, np.int64).copy(),
+        frame_seconds=seconds[np.isfinite(seconds)])
+
+
+def track_bag_live(sequence: BagSequence, options: LiveOptions,
+                   log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> SequenceRun:
+    """Replay one bag through a fresh node process in lockstep; returns the recorded run."""
+    gt = sequence.gt_xywh
+    if gt is None:
+        raise SourceError(f"bag {sequence.path}: --live needs ground truth (--gt-topic or --gt-file) for the "
+                          f"node's initial box")
+    if not (gt[0][2] > 0 and gt[0][3] > 0):
+        raise SourceError(f"bag {sequence.path}: frame 0 box {list(gt[0])} has no area; cannot initialize")
+    stamps = sequence.stamps_ns
+    if (stamps == 0).any() or len(np.unique(stamps)) != len(stamps):
+        raise SourceError(f"bag {sequence.path}: --live matches Tracks to images by header stamp, so the "
+                          f"images on {sequence.rgb_topic} need distinct non-zero stamps")
+    inputs, remaps = bag_inputs(sequence)
+    params = {**LIVE_DEFAULTS, **options.node_params, **inputs, "initial_box": [float(v) for v in gt[0]]}
+    out_dir = Path(options.out_dir)
+    params_file = write_params_file(out_dir / "live" / f"{sequence.name}.params.yaml", params)
+    track_topic = f"/{NODE_NAME}/track"
+    bag_path = out_dir / "tracks" / sequence.name if options.write_bags else None
+    if bag_path is not None:
+        if bag_path.exists():
+            shutil.rmtree(bag_path)
+        bag_path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"{sequence.name}: starting the tracker node")
+    node = NodeProcess(params_file, remaps, out_dir / "live" / f"{sequence.name}.node.log",
+                       options.startup_timeout, options.torch_threads)
+    try:
+        with RosSession() as session:
+            waiter = TrackWaiter()
+            recorder = TrackRecorder(session.node, track_topic, bag=bag_path, bag_topic=TRACKS_TOPIC,
+                                     storage=options.bag_storage, waiter=waiter)
+            try:
+                replay = ReplayOptions(lockstep=True, image_topic=sequence.rgb_topic, track_topic=track_topic,
+                                       frame_timeout=options.frame_timeout,
+                                       topics=(sequence.rgb_topic, sequence.event_topic))
+                replayer = BagReplayer(session.node, sequence.path, replay, waiter=waiter)
+                replayer.wait_for_subscribers([sequence.rgb_topic, sequence.event_topic], options.startup_timeout)
+                _wait(lambda: recorder.publisher_count() > 0, options.startup_timeout,
+                      f"the node's {track_topic} publisher to match the recorder")
+                log(f"{sequence.name}: replaying {len(sequence)} images in lockstep")
+                try:
+                    stats = replayer.play()
+                except ReplayError as exc:
+                    state = "running" if node.alive() else f"exited with code {node.proc.returncode}"
+                    raise LiveEvalError(f"{exc}\nthe node is {state}; its output:\n{node.output}") from None
+                tracks = recorder.tracks()
+            finally:
+                recorder.close()
+    finally:
+        node.stop()
+    return run_from_tracks(sequence, tracks, stats.round_trip_s)
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise LiveEvalError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def run_live_evaluation(sequences: list[BagSequence], options: LiveOptions, *, title: str = "Live evaluation",
+                        label: str = "fetrack (node)",
+                        log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
+    """Every bag through the node, then the offline evaluation's scoring and report.
+
+    Returns the same dict as :func:`fetrack_ros.evaluation.run.run_evaluation` (``resumed`` empty).
+    """
+    names = [s.name for s in sequences]
+    if len(set(names)) != len(names):
+        raise ValueError(f"sequence names must be unique in one run (they name the result files): {names}")
+    out_dir = Path(options.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for sequence in sequences:
+        run = track_bag_live(sequence, options, log)
+        save_run(out_dir, run, write_bags=False)  # the recorder wrote the node's own Tracks bag
+        runs[sequence.name] = run
+    meta = {"mode": "live (tracker node, lockstep replay)", "node_parameters": {**LIVE_DEFAULTS, **options.node_params},
+            "fps": "lockstep round trips: image published -> its Track received"}
+    summary, paths = score_runs(sequences, runs, out_dir, meta, title=title, label=label, log=log)
+    return {"summary": summary, "report": paths, "runs": runs, "tracked": names, "resumed": []}
