@@ -65,6 +65,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="any TrackerParams field, e.g. --param search_factor=4.5 (repeatable)")
 
+    live = parser.add_argument_group("live evaluation (needs ROS 2: rclpy and the fetrack_ros messages)")
+    live.add_argument("--live", action="store_true",
+                      help="replay each --bag through the real tracker node (its own process, use_sim_time, "
+                           "lockstep) and score the Tracks it publishes; the same report as offline")
+    live.add_argument("--node-param", action="append", default=[], metavar="NAME=VALUE",
+                      help="--live: any tracker node parameter, e.g. --node-param max_wait=5.0 (repeatable)")
+    live.add_argument("--startup-timeout", type=float, default=180.0,
+                      help="--live: seconds for the node to load its model and connect (default %(default)s)")
+    live.add_argument("--frame-timeout", type=float, default=60.0,
+                      help="--live: seconds to wait for the Track of one image (default %(default)s)")
+
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="output folder (re-use it to resume)")
     out.add_argument("--jobs", type=int, default=1, help="sequences tracked in parallel processes")
@@ -143,13 +154,25 @@ def main(args: argparse.Namespace) -> int:
                          torch_threads=args.threads,
                          model=ModelSpec(args.model, str(args.checkpoint) if args.checkpoint else None, overrides,
                                          args.device))
-    if args.checkpoint is None:
+    if args.checkpoint is None and not args.live:
         print("fetrack eval: warning: no --checkpoint, the network has random weights", file=sys.stderr)
     title = args.title or (f"{args.dataset} ({args.root})" if args.root else "bags")
+    errors: tuple = (SourceError, ValueError)
+    if args.live:
+        try:  # the only ROS import of fetrack eval: the rest runs without ROS
+            from ..ros.live_eval import LIVE_ERRORS
+        except ImportError as exc:
+            print(f"fetrack eval: error: --live needs ROS 2 (rclpy and the fetrack_ros messages): {exc}",
+                  file=sys.stderr)
+            return 2
+        errors += LIVE_ERRORS
     try:
-        result = run_evaluation(sequences, options, jobs=args.jobs, resume=not args.no_resume,
-                                progress=not args.no_progress, title=title, label=args.label)
-    except (SourceError, ValueError) as exc:
+        if args.live:
+            result = _run_live(args, params, sequences, title)
+        else:
+            result = run_evaluation(sequences, options, jobs=args.jobs, resume=not args.no_resume,
+                                    progress=not args.no_progress, title=title, label=args.label)
+    except errors as exc:
         print(f"fetrack eval: error: {exc}", file=sys.stderr)
         return 2
     if result["summary"] is None:
@@ -159,3 +182,17 @@ def main(args: argparse.Namespace) -> int:
     print(report.markdown_table([report.overall_row(summary)]), end="")
     print(f"report: {result['report']['markdown']}")
     return 0
+
+
+def _run_live(args: argparse.Namespace, params, sequences: list, title: str) -> dict:
+    """``--live``: the bags through the tracker node (:mod:`fetrack_ros.ros.live_eval`)."""
+    if args.bag is None:
+        raise ValueError("--live replays bags: give --bag")
+    if args.jobs != 1:
+        raise ValueError("--live runs one node at a time; --jobs must be 1")
+    from ..ros.live_eval import LiveOptions, node_params_from_args, run_live_evaluation
+    options = LiveOptions(out_dir=args.out, node_params=node_params_from_args(args, params),
+                          write_bags=not args.no_bags, bag_storage=args.bag_storage,
+                          startup_timeout=args.startup_timeout, frame_timeout=args.frame_timeout,
+                          torch_threads=args.threads)
+    return run_live_evaluation(sequences, options, title=f"{title} (live)", label=args.label)

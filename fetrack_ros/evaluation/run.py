@@ -239,14 +239,19 @@ def _run_one(sequence: Sequence) -> str:
     options: RunOptions = _WORKER["options"]
     queue = _WORKER["queue"]
     run = track_sequence(_WORKER["tracker"], sequence, on_frame=(lambda k: queue.put(k)) if queue else None)
-    paths = _paths(options.out_dir, sequence.name)
+    save_run(options.out_dir, run, options.write_bags, options.bag_storage)
+    return sequence.name
+
+
+def save_run(out_dir: Path, run: SequenceRun, write_bags: bool = True, bag_storage: str = "mcap") -> None:
+    """``results/<seq>.txt``, ``tracks/<seq>/`` (when ``write_bags``) and ``results/<seq>.npz`` of a run."""
+    paths = _paths(Path(out_dir), run.name)
     paths["record"].parent.mkdir(parents=True, exist_ok=True)
     write_boxes(paths["text"], run.boxes)
-    if options.write_bags:
+    if write_bags:
         paths["bag"].parent.mkdir(parents=True, exist_ok=True)
-        write_tracks_bag(paths["bag"], run, options.bag_storage)
+        write_tracks_bag(paths["bag"], run, bag_storage)
     run.save(paths["record"])  # last: its presence marks the sequence as done
-    return sequence.name
 
 
 def run_evaluation(sequences: Iterable[Sequence], options: RunOptions, *, jobs: int = 1, resume: bool = True,
@@ -308,24 +313,35 @@ def run_evaluation(sequences: Iterable[Sequence], options: RunOptions, *, jobs: 
     for s in todo:
         runs[s.name] = SequenceRun.load(_paths(out_dir, s.name)["record"])
 
+    meta = {"model": dataclasses.asdict(options.model),
+            "params": dataclasses.asdict(options.params) if options.params is not None else "defaults",
+            "resumed_sequences": resumed}
+    summary, paths = score_runs(sequences, runs, out_dir, meta, title=title, label=label, log=log)
+    return {"summary": summary, "report": paths, "runs": runs, "tracked": [s.name for s in todo],
+            "resumed": resumed}
+
+
+def score_runs(sequences: list[Sequence], runs: dict[str, SequenceRun], out_dir: Path, meta: dict, *,
+               title: str = "Tracking evaluation", label: str = "fetrack",
+               log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> tuple[dict | None, dict | None]:
+    """Score the runs of the sequences that have ground truth and write the report into ``out_dir``.
+
+    FPS comes from each run's ``frame_seconds``. Returns ``(metrics.summarize(...), report paths)``,
+    or ``(None, None)`` when no sequence has ground truth.
+    """
     scored = {s.name: metrics.evaluate_sequence(runs[s.name].boxes, s.gt_xywh)
               for s in sequences if s.gt_xywh is not None}
     unscored = [s.name for s in sequences if s.gt_xywh is None]
     if unscored:
         log(f"no ground truth (tracked, not scored): {', '.join(unscored)}")
-    summary = paths = None
-    if scored:
-        fps = {name: metrics.fps(runs[name].frame_seconds) for name in scored if runs[name].frame_seconds.size}
-        all_seconds = np.concatenate([runs[n].frame_seconds for n in scored])
-        overall_fps = metrics.fps(all_seconds) if all_seconds.size else None
-        meta = {"model": dataclasses.asdict(options.model),
-                "params": dataclasses.asdict(options.params) if options.params is not None else "defaults",
-                "resumed_sequences": resumed}
-        paths = report.write_report(out_dir, scored, fps=fps, overall_fps=overall_fps, title=title, label=label,
-                                    meta=meta)
-        summary = metrics.summarize(list(scored.values()))
-    return {"summary": summary, "report": paths, "runs": runs, "tracked": [s.name for s in todo],
-            "resumed": resumed}
+    if not scored:
+        return None, None
+    fps = {name: metrics.fps(runs[name].frame_seconds) for name in scored if runs[name].frame_seconds.size}
+    all_seconds = np.concatenate([runs[n].frame_seconds for n in scored])
+    overall_fps = metrics.fps(all_seconds) if all_seconds.size else None
+    paths = report.write_report(out_dir, scored, fps=fps, overall_fps=overall_fps, title=title, label=label,
+                                meta=meta)
+    return metrics.summarize(list(scored.values())), paths
 
 
 class _BarQueue:

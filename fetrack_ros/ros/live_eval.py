@@ -37,7 +37,7 @@ from fetrack_ros.evaluation.sequence import SourceError
 
 from . import parameters as P
 from .recorder import TrackRecorder
-from .replay import BagReplayer, ReplayError, ReplayOptions, TrackWaiter
+from .replay import BagReplayer, ReplayError, ReplayOptions, RosSession, TrackWaiter
 
 NODE_MODULE = "fetrack_ros.ros.tracker_node"
 NODE_NAME = "tracker_node"
@@ -221,42 +221,6 @@ class NodeProcess:
                 self.proc.wait(timeout=timeout)
         self._drain.join(timeout=5.0)
         self._log.close()
-
-
-class RosSession:
-    """An rclpy context of its own with one node spun by a background executor thread."""
-
-    def __init__(self, name: str = "fetrack_replay") -> None:
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
-
-        self.context = rclpy.Context()
-        rclpy.init(args=["fetrack"], context=self.context)
-        self.node = rclpy.create_node(name, context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self._spin, name="fetrack_replay_executor", daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        from rclpy.executors import ExternalShutdownException
-        try:
-            self.executor.spin()
-        except ExternalShutdownException:
-            pass
-
-    def close(self) -> None:
-        import rclpy
-        self.executor.shutdown(timeout_sec=5.0)
-        self._thread.join(timeout=5.0)
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-
-    def __enter__(self) -> "RosSession":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def run_from_tracks(sequence: BagSequence, tracks: list, round_trip_s: dict) -> SequenceRun:

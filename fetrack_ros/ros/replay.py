@@ -308,3 +308,39 @@ class BagReplayer:
                 f"({self.waiter.count} Tracks received so far): is the tracker node running, subscribed to "
                 f"this topic with a compatible QoS, and publishing on {self.options.track_topic}?")
         self.stats.round_trip_s[stamp] = max(0.0, arrived - sent)
+
+
+class RosSession:
+    """An rclpy context of its own with one node spun by a background executor thread."""
+
+    def __init__(self, name: str = "fetrack_replay") -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.context = rclpy.Context()
+        rclpy.init(args=["fetrack"], context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, name="fetrack_replay_executor", daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+        try:
+            self.executor.spin()
+        except ExternalShutdownException:
+            pass
+
+    def close(self) -> None:
+        import rclpy
+        self.executor.shutdown(timeout_sec=5.0)
+        self._thread.join(timeout=5.0)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+    def __enter__(self) -> "RosSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
