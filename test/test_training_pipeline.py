@@ -101,6 +101,11 @@ def test_config_reports_unknown_fields_and_keeps_the_reference_weights(tmp_path)
         TrainConfig.from_dict({"data": {"sources": [{"kind": "folder"}]}})
     with pytest.raises(ConfigError, match="model.overrides.search_size"):
         TrainConfig.from_dict({"data": {"pairs": {"search_size": 64}}})
+    assert TrainConfig.from_dict({"train": {"lr": "4e-4", "epochs": 3.0}}).train.lr == 4e-4  # YAML 1.1 reads 4e-4 as str
+    with pytest.raises(ConfigError, match="train.epochs must be a whole number"):
+        TrainConfig.from_dict({"train": {"epochs": 2.5}})
+    with pytest.raises(ConfigError, match=r"train.lr must be a number"):
+        TrainConfig.from_dict({"train": {"lr": "fast"}})
     round_trip = TrainConfig.from_dict(config.to_dict())
     assert round_trip == config
 

@@ -42,10 +42,33 @@ def _build(cls, data, where: str):
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"unknown field(s) {unknown} in {where}; known: {sorted(known)}")
+    types = {f.name: f.type for f in dataclasses.fields(cls)}
+    data = {k: _coerce(v, types[k], f"{where}.{k}") for k, v in data.items()}
     try:
         return cls(**data)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _coerce(value, annotation, where: str):
+    """Numbers for ``int``/``float`` fields. YAML 1.1 reads ``4e-4`` (no dot) as a string: accept
+    such strings when they are numbers; refuse booleans and anything else."""
+    if annotation not in ("int", "float", int, float):
+        return value
+    kind = "int" if annotation in ("int", int) else "float"
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{where} must be a number ({kind}), got the string {value!r}") from None
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise ConfigError(f"{where} must be a number ({kind}), got {type(value).__name__} {value!r}")
+    if kind == "int":
+        if float(number) != int(number):
+            raise ConfigError(f"{where} must be a whole number, got {value!r}")
+        return int(number)
+    return float(number)
 
 
 @dataclass(frozen=True)
