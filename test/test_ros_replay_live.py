@@ -1,0 +1,143 @@
+"""``fetrack eval --live``: bag -> the real tracker node process -> recorded Tracks -> metrics,
+compared with the offline evaluation of the same data (dataset folder and bag)."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
+
+from ros_node_harness import FIXTURE_WEIGHTS  # noqa: E402
+
+from fetrack_ros.evaluation import bags, eval_cli, synthetic  # noqa: E402
+from fetrack_ros.evaluation.bagwriter import BagWriter  # noqa: E402
+from fetrack_ros.evaluation.convert import convert_sequence  # noqa: E402
+from fetrack_ros.evaluation.datasets import FolderSequence  # noqa: E402
+from fetrack_ros.evaluation.run import TRACKS_TOPIC  # noqa: E402
+from fetrack_ros.evaluation.rostypes import get_typestore  # noqa: E402
+
+N_FRAMES = 5
+H, W = 120, 160
+BOX_TOLERANCE_PX = 1e-3  # Track fields are float32; any real difference is pixels
+MODEL = ["--checkpoint", str(FIXTURE_WEIGHTS), "--depth", "2", "--no-progress", "--threads", "1"]
+LIVE = ["--live", "--startup-timeout", "120", "--frame-timeout", "60"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def weights():
+    if not FIXTURE_WEIGHTS.is_file():
+        pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
+
+
+def _eval(argv):
+    parser = argparse.ArgumentParser()
+    eval_cli.add_arguments(parser)
+    return eval_cli.main(parser.parse_args([str(a) for a in argv]))
+
+
+def _results(out):
+    record = np.load(out / "results" / "seq.npz")
+    overall = json.loads((out / "report.json").read_text())["overall"]
+    return record, overall
+
+
+def _assert_same_tracking(live, offline, fields=("auc", "precision_20", "norm_precision_20", "op50", "op75")):
+    (a, a_sum), (b, b_sum) = live, offline
+    assert np.abs(a["boxes"] - b["boxes"]).max() <= BOX_TOLERANCE_PX, f"live\n{a['boxes']}\noffline\n{b['boxes']}"
+    np.testing.assert_allclose(a["confidence"], b["confidence"], atol=1e-5)
+    np.testing.assert_array_equal(a["status"], b["status"])
+    np.testing.assert_array_equal(a["template_updated"][1:], b["template_updated"][1:])
+    np.testing.assert_array_equal(a["num_events"], b["num_events"])
+    np.testing.assert_array_equal(a["stamps_ns"], b["stamps_ns"])
+    for key in fields:
+        assert a_sum[key] == pytest.approx(b_sum[key], abs=1e-9), key
+
+
+@pytest.fixture(scope="module")
+def coesot(tmp_path_factory):
+    """A synthetic COESOT-layout folder and its converted bag."""
+    root = tmp_path_factory.mktemp("live") / "coesot"
+    synthetic.write_sequence(root, "seq", "coesot", n_frames=N_FRAMES, height=H, width=W)
+    bag = convert_sequence(FolderSequence(root / "seq", "coesot"), root.parent / "bags" / "seq")
+    return root, bag
+
+
+def test_folder_bag_and_live_give_the_same_boxes_and_metrics(coesot, tmp_path):
+    root, bag = coesot
+    assert _eval(["--dataset", "coesot", "--root", root, "--out", tmp_path / "folder", *MODEL]) == 0
+    assert _eval(["--bag", bag, "--gt-topic", "/ground_truth", "--out", tmp_path / "bag", *MODEL]) == 0
+    assert _eval(["--bag", bag, "--gt-topic", "/ground_truth", "--out", tmp_path / "live", *MODEL, *LIVE]) == 0
+    folder, offline, live = (_results(tmp_path / name) for name in ("folder", "bag", "live"))
+    np.testing.assert_array_equal(folder[0]["boxes"], offline[0]["boxes"])
+    _assert_same_tracking(live, offline)
+    assert live[1]["frames"] == N_FRAMES and live[1]["fps"] > 0  # lockstep round trips
+    # the recorder's bag holds the node's own Tracks, one per image, at the image stamps
+    reader = bags.open_reader(tmp_path / "live" / "tracks" / "seq")
+    tracks = [get_typestore().deserialize_cdr(raw, c.msgtype) for c, _, raw in reader.messages()]
+    assert list(reader.topics) == [TRACKS_TOPIC]
+    reader.close()
+    np.testing.assert_array_equal([t.header.stamp.sec * 10**9 + t.header.stamp.nanosec for t in tracks],
+                                  live[0]["stamps_ns"])
+    np.testing.assert_array_equal([[t.x, t.y, t.width, t.height] for t in tracks], live[0]["boxes"])
+    assert "tracker_node active" in (tmp_path / "live" / "live" / "seq.node.log").read_text()
+    params = json.loads((tmp_path / "live" / "live" / "seq.params.yaml").read_text())["/**"]["ros__parameters"]
+    assert params["use_sim_time"] is True and params["event_input"] == "event_frames"
+    assert params["initial_box"] == list(offline[0]["boxes"][0])
+
+
+def _packet_bag(path, gt_topic="/ground_truth"):
+    """Synthetic RGB frames 33 ms apart, ground truth, and an EVT3 stream in 1 ms packets whose
+    header stamps lead the events by a driver-like latency (the node estimates the clock)."""
+    from fetrack_ros.events import encode_evt3, make_events
+    rgb, _, gt = synthetic.make_frames(N_FRAMES, H, W, seed=1)
+    rng = np.random.default_rng(5)
+    t0 = 2_000_000_000
+    stamps = t0 + np.arange(1, N_FRAMES + 1, dtype=np.int64) * 33_000_000
+    count = 3000 * N_FRAMES
+    t_us = np.sort(rng.integers(0, (N_FRAMES + 1) * 33_000 + 3_000, count))
+    events = make_events(rng.integers(0, W, count), rng.integers(0, H, count), t_us * 1000, rng.integers(0, 2, count))
+    items = [(int(s), 0, i) for i, s in enumerate(stamps)]
+    for k, start in enumerate(range(0, int(t_us[-1]) + 1, 1000)):
+        part = events[(t_us >= start) & (t_us < start + 1000)]
+        if len(part):
+            items.append((t0 + int(part["t"][0]) + 150_000, 1, (k, part)))
+    with BagWriter(path, "sqlite3") as writer:
+        for stamp, kind, payload in sorted(items, key=lambda item: item[:2]):
+            if kind == 0:
+                writer.write_image("/image", stamp, rgb[payload])
+                writer.write_track(gt_topic, stamp, gt[payload])
+            else:
+                writer.write_event_packet("/events", stamp, encode_evt3(payload[1]), encoding="evt3", width=W,
+                                          height=H, seq=payload[0])
+    return path
+
+
+def test_event_packet_bag_live_equals_offline(tmp_path):
+    bag = _packet_bag(tmp_path / "seq")
+    source = ["--bag", bag, "--gt-topic", "/ground_truth", "--event-topic", "/events"]
+    assert _eval([*source, "--out", tmp_path / "bag", *MODEL]) == 0
+    assert _eval([*source, "--out", tmp_path / "live", *MODEL, *LIVE]) == 0
+    live, offline = _results(tmp_path / "live"), _results(tmp_path / "bag")
+    assert (offline[0]["num_events"][1:] > 1000).all()  # the windows really hold the stream's events
+    _assert_same_tracking(live, offline)
+
+
+def test_live_errors_are_clear(coesot, tmp_path, capsys):
+    root, bag = coesot
+    assert _eval(["--dataset", "coesot", "--root", root, "--out", tmp_path / "a", *MODEL, *LIVE]) == 2
+    assert "--live replays bags: give --bag" in capsys.readouterr().err
+    assert _eval(["--bag", bag, "--out", tmp_path / "b", *MODEL, *LIVE]) == 2
+    assert "--live needs ground truth (--gt-topic or --gt-file)" in capsys.readouterr().err
+    assert _eval(["--bag", bag, "--gt-topic", "/ground_truth", "--out", tmp_path / "c", *MODEL, *LIVE,
+                  "--node-param", "max_wait=-1.0"]) == 2
+    assert "--node-param max_wait=-1.0 is outside [0.0, 10.0] s" in capsys.readouterr().err
+    assert _eval(["--bag", bag, "--gt-topic", "/ground_truth", "--out", tmp_path / "d", *MODEL, *LIVE,
+                  "--param", "search_size=128"]) == 2
+    assert "tracker setting(s) ['search_size'] are not node parameters" in capsys.readouterr().err
+    # the node refuses to start: its own reason comes back
+    missing = tmp_path / "no_such_weights.pt"
+    assert _eval(["--bag", bag, "--gt-topic", "/ground_truth", "--out", tmp_path / "e", "--checkpoint", missing,
+                  "--depth", "2", *LIVE]) == 2
+    err = capsys.readouterr().err
+    assert "the tracker node exited with code 1; its output:" in err and "no_such_weights.pt" in err
