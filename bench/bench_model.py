@@ -1,6 +1,6 @@
 """FEMamba forward latency on CPU at batch 1: vim_s / vim_t with each scan backend.
 
-Timing: ``bench.timing.median_seconds`` of one forward pass in ``torch.inference_mode``, fp32,
+Timing: ``bench.timing.median_seconds`` (wall) and the median CPU time of one forward pass in ``torch.inference_mode``, fp32,
 random crops of the real sizes (template 128, search 256), full depth 24. ``torch`` runs with 1
 and with 2 intra-op threads (the machine has 2 cores), median of 5 after 2 warm-up runs. The
 ``reference`` backend (the plain sequential recurrence, the test oracle) takes seconds per
@@ -12,6 +12,8 @@ GPU with mamba-ssm and is reported as unavailable on this machine.
 from __future__ import annotations
 
 import os
+import statistics
+import time
 
 import torch
 
@@ -30,15 +32,24 @@ def _inputs(config):
             torch.randn(1, 3, s, s, generator=g), torch.randn(1, 3, s, s, generator=g)]
 
 
-def _latency(name: str, backend: str, threads: int, warmup: int, repeats: int) -> float:
+def _latency(name: str, backend: str, threads: int, warmup: int, repeats: int) -> tuple[float, float]:
+    """(median wall seconds, median CPU seconds of this process) of one forward pass."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
+    cpu = []
+
+    def forward():
+        start = time.process_time()
+        model(*inputs)
+        cpu.append(time.process_time() - start)
+
     try:
         torch.manual_seed(0)
         model = build_model(name, scan_backend=backend)
         inputs = _inputs(model.config)
         with torch.inference_mode():
-            return median_seconds(lambda: model(*inputs), warmup=warmup, repeats=repeats)
+            wall = median_seconds(forward, warmup=warmup, repeats=repeats)
+        return wall, statistics.median(cpu[warmup:])
     finally:
         torch.set_num_threads(previous)
 
@@ -52,11 +63,12 @@ def run() -> dict:
         for backend, threads, warmup, repeats in plan:
             if backend == "reference" and name == "vim_t":
                 warmup, repeats = 1, 5
-            seconds = _latency(name, backend, threads, warmup, repeats)
+            seconds, cpu_seconds = _latency(name, backend, threads, warmup, repeats)
             results[name, backend, threads] = seconds
             rows.append({"model": name, "backend": backend, "threads": threads, "latency_ms": round(seconds * 1e3, 1),
-                         "target_ms": TARGETS_S[name] * 1e3, "runs": f"median of {repeats} after {warmup} warm-up"})
-        rows.append({"model": name, "backend": "cuda", "threads": None, "latency_ms": None,
+                         "cpu_ms": round(cpu_seconds * 1e3, 1), "target_ms": TARGETS_S[name] * 1e3,
+                         "runs": f"median of {repeats} after {warmup} warm-up"})
+        rows.append({"model": name, "backend": "cuda", "threads": None, "latency_ms": None, "cpu_ms": None,
                      "target_ms": TARGETS_S[name] * 1e3,
                      "runs": "not run: " + ("available but CPU benchmark" if cuda_kernels_available()
                                             else "no CUDA device / mamba-ssm here")})
@@ -72,6 +84,9 @@ def run() -> dict:
         notes.append(f"{name}: reference {results[name, 'reference', 1]:.2f} s/frame; torch/reference speedup "
                      f"{speedup:.1f}x at 1 thread" + (f" ({speed_verdict})" if name == "vim_s" else ""))
     notes.append(f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on "
-                 f"{os.cpu_count()} CPUs: with other jobs on the cores the times are upper bounds, and "
-                 "2-thread runs suffer most (every parallel op waits for a descheduled thread)")
+                 f"{os.cpu_count()} CPUs: with other jobs on the cores the latencies are upper bounds, and "
+                 "2-thread runs suffer most (every parallel op waits for a descheduled thread; "
+                 "OMP_WAIT_POLICY=PASSIVE set before torch is imported makes that far milder). "
+                 "cpu_ms (CPU time of this process) is the load-independent figure: at 1 thread it is "
+                 "the latency on an idle core")
     return {"title": "FEMamba forward latency (CPU, batch 1, fp32, depth 24)", "rows": rows, "notes": notes}
