@@ -6,7 +6,7 @@ from fetrack_ros.model import CONFIGS, build_model
 from fetrack_ros.model.modules.mixer import BiMambaMixer
 
 
-def _inputs(batch=1, seed=0, template=128, search=256):
+def _inputs(batch=1, seed=0, template=64, search=128):
     g = torch.Generator().manual_seed(seed)
     return [torch.randn(batch, 3, template, template, generator=g), torch.randn(batch, 3, template, template, generator=g),
             torch.randn(batch, 3, search, search, generator=g), torch.randn(batch, 3, search, search, generator=g)]
@@ -14,8 +14,9 @@ def _inputs(batch=1, seed=0, template=128, search=256):
 
 @pytest.fixture(scope="module")
 def small_model():
+    """vim_t at depth 2 with half-size crops (80 tokens per modality) to keep the tests fast."""
     torch.manual_seed(0)
-    model = build_model("vim_t", depth=2)
+    model = build_model("vim_t", depth=2, template_size=64, search_size=128)
     with torch.no_grad():  # make the prompt pool large enough to matter (reference init is tiny)
         model.backbone.rgb_specific_prompt.weight.normal_(0, 0.6)
         model.backbone.event_specific_prompt.weight.normal_(0, 0.6)
@@ -38,13 +39,21 @@ def test_named_configs_and_overrides():
         build_model("vim_s", depth=1, scan_backend="fast")
 
 
-def test_output_dict_shapes_batch_two(small_model):
+def test_output_dict_shapes_batch_two():
+    model = build_model("vim_t", depth=1)
     with torch.inference_mode():
-        out = small_model(*_inputs(batch=2))
+        out = model(*_inputs(batch=2, template=128, search=256))
     assert out["pred_boxes"].shape == (2, 1, 4)
     assert out["score_map"].shape == (2, 1, 16, 16)
     assert out["size_map"].shape == (2, 2, 16, 16) and out["offset_map"].shape == (2, 2, 16, 16)
     assert ((out["score_map"] >= 1e-4) & (out["score_map"] <= 1 - 1e-4)).all()
+    # The box is read at the score peak: center = (cell + offset) / 16, size = size map there.
+    peak = out["score_map"][0, 0].flatten().argmax()
+    row, col = divmod(peak.item(), 16)
+    cx = (col + out["offset_map"][0, 0, row, col]) / 16
+    cy = (row + out["offset_map"][0, 1, row, col]) / 16
+    expected = torch.stack([cx, cy, out["size_map"][0, 0, row, col], out["size_map"][0, 1, row, col]])
+    torch.testing.assert_close(out["pred_boxes"][0, 0], expected)
 
 
 def test_batch_rows_are_independent(small_model):
@@ -58,7 +67,7 @@ def test_batch_rows_are_independent(small_model):
 
 def test_bad_input_shapes_are_named(small_model):
     inputs = _inputs()
-    inputs[2] = inputs[2][:, :, :128]
+    inputs[2] = inputs[2][:, :, :64]
     with pytest.raises(ValueError, match="search_rgb must have shape"):
         small_model(*inputs)
 
