@@ -43,12 +43,19 @@ def test_torch_chunking_is_exact_in_float64(chunk):
     torch.testing.assert_close(fast, ref, atol=1e-12, rtol=1e-12)
 
 
-def test_torch_large_steps_split_into_serial_pieces():
-    # 1 x 2 groups x 16 states x 1100 channels per step > 32767 elements: the split path runs.
+@pytest.mark.parametrize("threads", [1, 2])
+def test_torch_large_steps_split_into_serial_pieces(threads):
+    # 1 x 2 groups x 16 states x 1100 channels per step > 32767 elements: with 2 threads each
+    # step is split into pieces that PyTorch runs serially; with 1 thread it is one op.
     inputs = _inputs(1, 2200, 5, groups=2)
-    with torch.inference_mode():
-        torch.testing.assert_close(_run(selective_scan_torch, inputs),
-                                   _run(selective_scan_reference, inputs), atol=1e-5, rtol=1e-5)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            torch.testing.assert_close(_run(selective_scan_torch, inputs),
+                                       _run(selective_scan_reference, inputs), atol=1e-5, rtol=1e-5)
+    finally:
+        torch.set_num_threads(previous)
 
 
 def test_large_decays_stay_finite_and_exact():
