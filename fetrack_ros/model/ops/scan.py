@@ -163,7 +163,7 @@ def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk):
     length, batch, groups, _, per_group = dt.shape
     state = At.shape[1]
     step_numel = batch * groups * state * per_group
-    threaded = torch.get_num_threads() > 1 and step_numel <= 8 * _SERIAL_NUMEL
+    threaded = dt.device.type == "cpu" and torch.get_num_threads() > 1 and step_numel <= 8 * _SERIAL_NUMEL
     pieces = -(-step_numel // _SERIAL_NUMEL) if threaded else 1
     bounds = [(step_numel * i // pieces, step_numel * (i + 1) // pieces) for i in range(pieces)]
     chunk = min(chunk, length)
