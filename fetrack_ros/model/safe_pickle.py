@@ -15,7 +15,6 @@ and may run anything. This module is a drop-in ``pickle_module`` for ``torch.loa
 from __future__ import annotations
 
 import collections
-import copyreg
 import pickle
 
 import torch

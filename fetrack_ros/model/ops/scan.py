@@ -57,7 +57,7 @@ def _compute_dtype(u: torch.Tensor) -> torch.dtype:
     return torch.float64 if u.dtype == torch.float64 else torch.float32
 
 
-def _prepare(u, delta, A, D, z, delta_bias, delta_softplus):
+def _prepare(u, delta, A, delta_bias, delta_softplus):
     dtype = _compute_dtype(u)
     u, delta, A = u.to(dtype), delta.to(dtype), A.to(dtype)
     if delta_bias is not None:
@@ -69,7 +69,7 @@ def _prepare(u, delta, A, D, z, delta_bias, delta_softplus):
 
 def _finish(y, u, D, z, out_dtype):
     if D is not None:
-        y = y + u * D.to(y.dtype)[:, None]
+        y = torch.addcmul(y, u, D.to(y.dtype)[:, None])
     if z is not None:
         y = y * F.silu(z.to(y.dtype))
     return y.to(out_dtype)
@@ -86,7 +86,7 @@ def selective_scan_reference(u, delta, A, B, C, D=None, z=None, delta_bias=None,
                              delta_softplus=False) -> torch.Tensor:
     """The recurrence exactly as written, one time step at a time: the oracle of the tests."""
     out_dtype = u.dtype
-    u, delta, A = _prepare(u, delta, A, D, z, delta_bias, delta_softplus)
+    u, delta, A = _prepare(u, delta, A, delta_bias, delta_softplus)
     batch, dim, length = u.shape
     B, C = _per_channel(B.to(u.dtype), dim), _per_channel(C.to(u.dtype), dim)
     h = u.new_zeros(batch, dim, A.shape[1])
@@ -110,7 +110,7 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     autograd a functional step keeps gradients exact.
     """
     out_dtype = u.dtype
-    u, delta, A = _prepare(u, delta, A, D, z, delta_bias, delta_softplus)
+    u, delta, A = _prepare(u, delta, A, delta_bias, delta_softplus)
     batch, dim, length = u.shape
     state = A.shape[1]
     B4 = B.unsqueeze(1) if B.dim() == 3 else B
