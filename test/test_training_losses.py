@@ -111,3 +111,21 @@ def test_one_optimisation_step_lowers_the_loss_on_a_fixed_batch():
     assert stats["loss"] == pytest.approx(before, rel=1e-5)
     after = loss_now()
     assert after < before, (before, after)
+
+
+def test_score_prior_initialisation_lowers_the_starting_focal_loss():
+    from fetrack_ros.model import build_model
+    from fetrack_ros.training.trainer import init_score_prior
+
+    torch.manual_seed(0)
+    model = build_model("vim_t", depth=1, embed_dim=64, head_channels=32, template_size=64, search_size=128).eval()
+    z, x = torch.randn(2, 3, 64, 64), torch.randn(2, 3, 128, 128)
+    gt = torch.tensor([[0.5, 0.5, 0.2, 0.2], [0.3, 0.6, 0.25, 0.15]])
+    before = tracking_loss(model(z, z, x, x), gt, LossWeights())[1]["focal"]
+    init_score_prior(model, 0.01)
+    with torch.no_grad():
+        out = model(z, z, x, x)
+    assert torch.allclose(out["score_map"].mean(), torch.tensor(0.01), atol=0.02)
+    after = tracking_loss(out, gt, LossWeights())[1]["focal"]
+    # What is left is essentially the positive cell's -log(0.01) (1 - 0.01)^2 = 4.51; negatives ~0.
+    assert after < before and abs(after - (-math.log(0.01) * 0.99 ** 2)) < 0.3

@@ -53,6 +53,10 @@ def _build(cls, data, where: str):
 def _coerce(value, annotation, where: str):
     """Numbers for ``int``/``float`` fields. YAML 1.1 reads ``4e-4`` (no dot) as a string: accept
     such strings when they are numbers; refuse booleans and anything else."""
+    if isinstance(annotation, str) and annotation.endswith(" | None"):
+        if value is None:
+            return None
+        annotation = annotation[:-len(" | None")]
     if annotation not in ("int", "float", int, float):
         return value
     kind = "int" if annotation in ("int", int) else "float"
@@ -119,6 +123,7 @@ class TrainSection:
     lr_drop_epoch: int = 8
     lr_drop_gamma: float = 0.1
     grad_clip_norm: float = 0.1
+    score_prior: float | None = 0.01   # from scratch only (no init_checkpoint): initial score-map value
     loss_weights: LossWeights = LossWeights()
     device: str = "auto"
     threads: int = 0            # torch intra-op threads per process (0: torch's default)
