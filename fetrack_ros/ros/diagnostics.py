@@ -32,7 +32,8 @@ REASONS = {
     "images.no_clock_offset": "images processed before the event clock offset was known",
     "events.packets": "event messages received",
     "events.decoded": "events decoded",
-    "events.malformed_packet": "event messages that could not be decoded (skipped)",
+    "events.malformed_packet": "event packets (or batches of packets decoded together) holding words or "
+                               "bytes the decoder could not interpret; their other events were kept",
     "events.unknown_encoding": "event messages with an encoding no decoder handles (skipped)",
     "events.bad_geometry": "event messages with zero width/height (skipped)",
     "events.stream_restarts": "event header stamps jumping back (bag loop): decoders and clock reset",

@@ -70,58 +70,87 @@ class EventDecoding:
         self._last_header_ns: int | None = None
 
     def decode(self, msg) -> tuple[np.ndarray, bool]:
-        """``(events, malformed)``: the message's events (:data:`EVENT_DTYPE`, ``t`` in the image
-        clock, ns; may be empty) and whether the decoder met words it could not interpret (the
-        events around them are kept).
+        """One message: ``(events, malformed)``; raises :class:`EventInputError` if it was skipped."""
+        chunks, malformed, errors = self.decode_many([msg])
+        if errors:
+            raise errors[0]
+        return (np.concatenate(chunks) if chunks else np.zeros(0, EVENT_DTYPE)), malformed > 0
 
-        Raises :class:`EventInputError` (with the diagnostics reason) for a message that was skipped.
+    def decode_many(self, msgs) -> tuple[list[np.ndarray], int, list[EventInputError]]:
+        """Decode messages in arrival order: ``(event arrays, malformed, errors)``.
+
+        Event arrays are :data:`EVENT_DTYPE` with ``t`` in the image clock (ns). ``malformed``
+        counts decoder calls that met words or bytes they could not interpret (the events around
+        them are kept); ``errors`` are the skipped messages, each with its diagnostics reason.
+        Consecutive EVT3 packets of one stream are decoded in one call, their payloads joined
+        (a packet's trailing odd byte dropped, as the per-packet decoder does): the same events
+        as packet by packet, with one decoder call and one buffer append instead of ~30 per frame.
         """
-        height, width = int(msg.height), int(msg.width)
-        if height < 1 or width < 1 or height > 0xFFFF or width > 0xFFFF:
-            raise EventInputError("events.bad_geometry", f"event message has geometry {width}x{height}; "
-                                  f"expected 1..65535 pixels each")
-        self.geometry = (height, width)
-        self._check_restart(stamp_to_ns(msg.header.stamp))
-        malformed, sensor_start = False, None
-        if self.mode == "event_packet":
-            events, sensor_start, malformed = self._decode_packet(msg, height, width)
-        else:
-            events = _legacy_events(msg)
-        if len(events) == 0:
-            return events, malformed
-        if self.clock.fixed_offset_ns is None:
-            start = sensor_start if sensor_start is not None else int(events["t"][0])
-            self.clock.update(stamp_to_ns(msg.header.stamp), start)
-        events["t"] += self.clock.offset_ns
-        return events, malformed
+        chunks: list[np.ndarray] = []
+        errors: list[EventInputError] = []
+        malformed = 0
+        run: list = []
+        for msg in msgs:
+            height, width = int(msg.height), int(msg.width)
+            if height < 1 or width < 1 or height > 0xFFFF or width > 0xFFFF:
+                errors.append(EventInputError("events.bad_geometry", f"event message has geometry "
+                                              f"{width}x{height}; expected 1..65535 pixels each"))
+                continue
+            key = (str(getattr(msg, "encoding", "")), height, width)
+            header = stamp_to_ns(msg.header.stamp)
+            restart = self._last_header_ns is not None and self._last_header_ns - header > self.restart_backward_ns
+            if run and (restart or key != run[0][0] or key[0] != "evt3"):
+                malformed += self._decode_run(run, chunks, errors)
+                run = []
+            if restart:  # EVT3 time cannot step back: a looping bag would decode 16.8 s ahead
+                self.restarts += 1
+                self._decoders.clear()
+                self.clock.reset()
+            self._last_header_ns = header
+            self.geometry = (height, width)
+            run.append((key, msg))
+        if run:
+            malformed += self._decode_run(run, chunks, errors)
+        return chunks, malformed, errors
 
-    def _check_restart(self, header_ns: int) -> None:
-        """A header stamp far before the previous one: the stream restarted; decode it afresh.
-
-        EVT3 time cannot step back (a lower TIME_HIGH is read as a 2^24 us wrap), so a bag that
-        loops would otherwise decode 16.8 s ahead; the decoders and the clock estimate are reset.
-        """
-        last, self._last_header_ns = self._last_header_ns, header_ns
-        if last is not None and last - header_ns > self.restart_backward_ns:
-            self.restarts += 1
-            self._decoders.clear()
-            self.clock.reset()
-
-    def _decode_packet(self, msg, height: int, width: int):
-        encoding = str(msg.encoding)
-        key = (encoding, height, width)
+    def _decode_run(self, run, chunks: list, errors: list) -> int:
+        """Decode messages of one stream key; append their events; return 1 if malformed else 0."""
+        key, first = run[0]
+        if self.mode != "event_packet":
+            for _, msg in run:
+                self._add(_legacy_events(msg), stamp_to_ns(msg.header.stamp), None, chunks)
+            return 0
         decoder = self._decoders.get(key)
         if decoder is None:
             try:
-                decoder = self._decoders[key] = make_decoder(encoding, width, height)
+                decoder = self._decoders[key] = make_decoder(key[0], key[2], key[1])
             except (ValueError, ImportError) as exc:
-                raise EventInputError("events.unknown_encoding", str(exc)) from None
+                errors.extend(EventInputError("events.unknown_encoding", str(exc)) for _ in run)
+                return 0
+        odd = 0
+        if len(run) == 1:
+            payload = np.frombuffer(first.events, np.uint8)
+        else:
+            parts = [np.frombuffer(msg.events, np.uint8) for _, msg in run]
+            odd = sum(len(part) % 2 for part in parts)
+            payload = np.concatenate([part[:len(part) // 2 * 2] for part in parts])
         before = _problem_count(decoder)
         try:
-            events = decoder.decode(np.frombuffer(msg.events, np.uint8), int(msg.time_base))
+            events = decoder.decode(payload, int(first.time_base))
         except EventDecodeError as exc:
-            raise EventInputError("events.malformed_packet", f"{encoding} packet seq {msg.seq}: {exc}") from None
-        return events, decoder.packet_start_time_ns, _problem_count(decoder) != before
+            errors.append(EventInputError("events.malformed_packet", f"{key[0]} packet seq {first.seq}: {exc}"))
+            return 0
+        self._add(events, stamp_to_ns(first.header.stamp), decoder.packet_start_time_ns, chunks)
+        return int(odd > 0 or _problem_count(decoder) != before)
+
+    def _add(self, events: np.ndarray, header_ns: int, sensor_start, chunks: list) -> None:
+        """Map sensor time to image time and keep the events (nothing to do for none)."""
+        if not len(events):
+            return
+        if self.clock.fixed_offset_ns is None:
+            self.clock.update(header_ns, sensor_start if sensor_start is not None else int(events["t"][0]))
+        events["t"] += self.clock.offset_ns
+        chunks.append(events)
 
 
 def _problem_count(decoder) -> int:

@@ -122,7 +122,8 @@ SPECS: list[ParamSpec] = [
               "(or for its event frame); then it is processed with what arrived", low=0.0, high=10.0, unit="s"),
     ParamSpec("event_frame_tolerance", 0.005, "event_frames input: largest stamp difference of a matched "
               "event frame", low=0.0, high=1.0, unit="s"),
-    ParamSpec("event_buffer_span", 1.0, "Events kept in the buffer (time span)", low=0.01, high=60.0, unit="s"),
+    ParamSpec("event_buffer_span", 0.5, "Events kept in the buffer (time span); must exceed the longest event "
+              "window plus max_wait", low=0.01, high=60.0, unit="s"),
     ParamSpec("max_buffered_events", 10_000_000, "Events kept in the buffer (count)", low=1000, high=1_000_000_000),
     ParamSpec("renderer", "ahu", "Event-frame rendering fed to the network (ahu: the Event-AHU "
               "colours the official weights were trained on)", choices=("ahu",)),
