@@ -18,6 +18,8 @@ the input dtype, and the result is cast back to ``u.dtype``, like the CUDA kerne
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -106,8 +108,9 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     batch rows, states and channels with the channel axis innermost, so the decay, the input
     ``dt*B*u`` and the readout ``C . h`` (a batched (1,N)x(N,channels) matmul) all vectorize
     along channels. Decays and inputs are materialized one chunk of time steps at a time
-    (cache-sized). Without autograd, buffers are allocated once and updated in place; with
-    autograd a functional step keeps gradients exact.
+    (cache-sized), and buffers are allocated once and updated in place. For training, a custom
+    autograd function keeps only the inputs and one state per chunk, and recomputes each chunk's
+    states in the backward pass (the states of all steps would take L x the state memory).
     """
     out_dtype = u.dtype
     u, delta, A = _prepare(u, delta, A, delta_bias, delta_softplus)
@@ -125,28 +128,12 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     Ct = C4.to(u.dtype).expand(-1, groups, -1, -1).permute(3, 0, 1, 2).unsqueeze(3).contiguous()
     # exp(dt*A) = exp2(dt*A*log2(e)): exp2 is several times cheaper than exp on CPU, same accuracy.
     At = (A * _LOG2_E).reshape(groups, per_group, state).transpose(1, 2).contiguous()  # (G, N, Dg)
-    track_grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (u, delta, A, B, C))
-    scan = _scan_chunks_autograd if track_grad else _scan_chunks_inplace
-    y = scan(dt, dtu, At, Bt, Ct, chunk)                                              # (L, b, G, 1, Dg)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (dt, dtu, At, Bt, Ct)):
+        y = _ChunkedScan.apply(dt, dtu, At, Bt, Ct, chunk)
+    else:
+        y = _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk)[0]                       # (L, b, G, 1, Dg)
     y = y.reshape(length, batch, dim).permute(1, 2, 0)
     return _finish(y, u, D, z, out_dtype)
-
-
-def _scan_chunks_autograd(dt, dtu, At, Bt, Ct, chunk):
-    length = dt.shape[0]
-    h = None
-    ys = []
-    for start in range(0, length, chunk):
-        stop = min(start + chunk, length)
-        decay = torch.exp2((dt[start:stop] * At).clamp(min=_MIN_LOG2_DECAY))        # (T, b, G, N, Dg)
-        inputs = dtu[start:stop] * Bt[start:stop]
-        steps = []
-        for k in range(stop - start):
-            h = inputs[k] if h is None else torch.addcmul(inputs[k], decay[k], h)
-            steps.append(h)
-        ys.append(torch.matmul(Ct[start:stop], torch.stack(steps)))
-    return torch.cat(ys)
 
 
 _LOG2_E = 1.4426950408889634
@@ -160,6 +147,7 @@ _SERIAL_NUMEL = 32767
 
 
 def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk):
+    """Outputs (L, b, G, 1, Dg) and the state before each chunk (chunks, b, G, N, Dg)."""
     length, batch, groups, _, per_group = dt.shape
     state = At.shape[1]
     step_numel = batch * groups * state * per_group
@@ -169,17 +157,78 @@ def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk):
     chunk = min(chunk, length)
     decay = dt.new_empty(chunk, batch, groups, state, per_group)
     states = torch.empty_like(decay)
-    carry = dt.new_zeros(step_numel)
+    carries = dt.new_zeros(-(-length // chunk), step_numel)
     y = dt.new_empty(length, batch, groups, 1, per_group)
-    for start in range(0, length, chunk):
+    for index, start in enumerate(range(0, length, chunk)):
         n = min(chunk, length - start)
-        torch.mul(dt[start:start + n], At, out=decay[:n]).clamp_(min=_MIN_LOG2_DECAY).exp2_()
+        _chunk_decay(dt[start:start + n], At, out=decay[:n])
         torch.mul(dtu[start:start + n], Bt[start:start + n], out=states[:n])
         flat_states, flat_decay = states[:n].view(n, step_numel), decay[:n].view(n, step_numel)
         for lo, hi in bounds:
-            prev = carry[lo:hi]
+            prev = carries[index, lo:hi]
             for s_row, d_row in zip(flat_states[:, lo:hi].unbind(0), flat_decay[:, lo:hi].unbind(0)):
                 prev = s_row.addcmul_(d_row, prev)
-            carry[lo:hi] = prev
+        if index + 1 < len(carries):
+            carries[index + 1] = flat_states[n - 1]
         torch.matmul(Ct[start:start + n], states[:n], out=y[start:start + n])
-    return y
+    return y, carries.view(-1, batch, groups, state, per_group)
+
+
+def _chunk_decay(dt, At, out):
+    """exp(dt*A) as exp2 of the log2-scaled product, clamped (see _MIN_LOG2_DECAY); in ``out``."""
+    return torch.mul(dt, At, out=out).clamp_(min=_MIN_LOG2_DECAY).exp2_()
+
+
+class _ChunkedScan(torch.autograd.Function):
+    """The chunked scan with a hand-written backward that recomputes states chunk by chunk.
+
+    Forward saves the inputs and the state before each chunk. Backward walks the chunks in
+    reverse; per chunk it rebuilds the states from the saved one, runs the reverse recurrence
+    ``g_h[t] = C[t]^T g_y[t] + a[t+1] g_h[t+1]`` step by step, then forms every input gradient
+    with a few batched ops: ``g_B = g_h . dtu``, ``g_dtu = B . g_h``, ``g_C = g_y . h`` and, through
+    ``a = 2^(dt*A')``, ``g_dt = sum_n g_h h[t-1] a ln2 A'`` and ``g_A' = sum g_h h[t-1] a ln2 dt``.
+    """
+
+    @staticmethod
+    def forward(ctx, dt, dtu, At, Bt, Ct, chunk):
+        with torch.no_grad():
+            y, carries = _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk)
+        ctx.save_for_backward(dt, dtu, At, Bt, Ct, carries)
+        ctx.chunk = chunk
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        dt, dtu, At, Bt, Ct, carries = ctx.saved_tensors
+        length = dt.shape[0]
+        chunk = min(ctx.chunk, length)
+        gy = gy.contiguous()
+        g_dt, g_dtu = torch.empty_like(dt), torch.empty_like(dtu)
+        g_Bt, g_Ct = torch.empty_like(Bt), torch.empty_like(Ct)
+        g_At = torch.zeros_like(At)
+        gh = torch.zeros_like(carries[0])                 # gradient reaching the last state so far
+        CtT = Ct.transpose(-1, -2)                        # (L, b, G, N, 1)
+        starts = list(range(0, length, chunk))
+        for index in reversed(range(len(starts))):
+            start = starts[index]
+            n = min(chunk, length - start)
+            sl = slice(start, start + n)
+            log2_decay = dt[sl] * At
+            decay = torch.exp2(log2_decay.clamp(min=_MIN_LOG2_DECAY))
+            states = dtu[sl] * Bt[sl]
+            prev = carries[index]
+            for k in range(n):
+                prev = states[k].addcmul_(decay[k], prev)
+            g_states = torch.empty_like(states)           # dL/dh_t for the chunk's steps
+            for k in reversed(range(n)):
+                torch.addcmul(gh, CtT[start + k], gy[start + k], out=g_states[k])
+                gh = g_states[k] * decay[k]
+            before = torch.cat([carries[index].unsqueeze(0), states[:-1]])   # h_{t-1}
+            torch.matmul(gy[sl], states.transpose(-1, -2), out=g_Ct[sl])
+            torch.matmul(Bt[sl].transpose(-1, -2), g_states, out=g_dtu[sl])
+            torch.matmul(g_states, dtu[sl].transpose(-1, -2), out=g_Bt[sl])
+            g_log = g_states.mul_(before).mul_(decay).mul_(math.log(2.0))
+            g_log.masked_fill_(log2_decay < _MIN_LOG2_DECAY, 0.0)
+            g_dt[sl] = (g_log * At).sum(dim=3, keepdim=True)
+            g_At += (g_log * dt[sl]).sum(dim=(0, 1))
+        return g_dt, g_dtu, g_At, g_Bt, g_Ct, None
