@@ -126,6 +126,15 @@ def test_dispatcher_and_backend_resolution():
         selective_scan(inputs["u"], inputs["delta"], inputs["A"], inputs["B"][..., :-1], inputs["C"])
 
 
+def test_cuda_backend_without_kernels_says_what_is_missing():
+    import importlib.util
+    from fetrack_ros.model.ops.backend import cuda_kernels
+    if importlib.util.find_spec("mamba_ssm") is not None:
+        pytest.skip("mamba-ssm is installed here")
+    with pytest.raises(RuntimeError, match="mamba-ssm and causal-conv1d"):
+        cuda_kernels()
+
+
 def test_cpu_code_never_imports_mamba_ssm():
     import sys
     inputs = _inputs(1, 8, 10)
