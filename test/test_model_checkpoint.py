@@ -4,6 +4,7 @@ import os
 import sys
 import types
 
+import numpy as np
 import pytest
 import torch
 
@@ -58,7 +59,8 @@ def _save_official_style(path, model, monkeypatch):
         stats = module.AverageMeter(avg=0.5)
         stats.count = 3
         torch.save({"epoch": 50, "actor_type": "MambaFETrackActor", "net_type": "Mamba_FEtrack",
-                    "net": collections.OrderedDict(model.state_dict()), "net_info": None,
+                    "net": model.state_dict(), "net_info": None, "device": torch.device("cpu"),
+                    "numpy": {"loss": np.float64(0.25), "hist": np.arange(3, dtype=np.float32)},
                     "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4, "params": [0, 1]}]},
                     "stats": collections.OrderedDict(train=stats), "settings": module.Settings()}, path)
     assert FOREIGN_MODULE not in sys.modules
@@ -72,6 +74,16 @@ def test_official_style_pickle_loads_weights_without_importing(tmp_path, tiny, m
     model = load_checkpoint(build_model("vim_t", depth=1), path)
     assert _same_weights(model, tiny)
     assert FOREIGN_MODULE not in sys.modules
+    from fetrack_ros.model import safe_pickle
+    raw = torch.load(path, weights_only=False, pickle_module=safe_pickle)
+    assert raw["epoch"] == 50 and raw["numpy"]["loss"] == 0.25
+    assert list(raw["numpy"]["hist"]) == [0, 1, 2]
+    settings = raw["settings"]
+    assert isinstance(settings, safe_pickle.OpaqueObject)
+    assert settings.pickled_class == f"{FOREIGN_MODULE}.Settings"
+    assert settings.state == {"workspace_dir": "/tmp/ws", "cfg": {"lr": 1e-4}}
+    meter = raw["stats"]["train"]
+    assert meter.items == {"avg": 0.5} and meter.state == {"count": 3}
     assert load_model(path).config.embed_dim == 192  # config inferred from the keys
 
 

@@ -14,6 +14,7 @@ and may run anything. This module is a drop-in ``pickle_module`` for ``torch.loa
 """
 from __future__ import annotations
 
+import codecs
 import collections
 import pickle
 
@@ -105,6 +106,8 @@ def _allowed_globals() -> dict[tuple[str, str], object]:
         ("builtins", "complex"): complex, ("builtins", "slice"): slice,
         ("builtins", "bytearray"): bytearray, ("builtins", "range"): range,
         ("copyreg", "_reconstructor"): _safe_reconstructor,
+        # Protocol-2 pickles store bytes (e.g. numpy scalar data) as _codecs.encode(str, "latin1").
+        ("_codecs", "encode"): codecs.encode,
         ("torch._tensor", "_rebuild_from_type_v2"): _safe_rebuild_from_type_v2,
         ("torch", "Size"): torch.Size, ("torch", "device"): torch.device,
         ("torch", "Tensor"): torch.Tensor,
