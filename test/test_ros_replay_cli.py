@@ -191,3 +191,32 @@ def test_corrupt_bag_is_a_source_error(tmp_path):
             BagReplayer(session.node, tmp_path / "bad")
     finally:
         session.close()
+
+
+def test_lockstep_never_replays_recorded_tracks_into_the_wait(tmp_path):
+    """A bag recorded from a running tracker holds its Tracks: replaying them would answer the wait."""
+    from fetrack_ros.ros.replay import BagReplayer, ReplayError, ReplayOptions, RosSession
+    path = tmp_path / "recorded"
+    with BagWriter(path, "mcap") as writer:
+        writer.write_image("/image", T0, np.zeros((4, 4, 3), np.uint8))
+        writer.write_track("/tracker_node/track", T0, [0.0, 0.0, 1.0, 1.0])
+    session = RosSession("replay_skip_test")
+    try:
+        replayer = BagReplayer(session.node, path, ReplayOptions(lockstep=True))
+        assert replayer.topics == {"/image": "/image"}
+        assert "tracker node publishes" in replayer.stats.skipped_topics["/tracker_node/track"]
+        with pytest.raises(ReplayError, match="lockstep waits for the Tracks of /image, which is not replayed"):
+            BagReplayer(session.node, path, ReplayOptions(lockstep=True, topics=("/tracker_node/track",),
+                                                          track_topic="/other/track"))
+    finally:
+        session.close()
+
+
+def test_unpaced_replay_records_the_tracks_that_come_after_the_bag(bag, tmp_path, capsys):
+    peer = Peer({}, answer=True)
+    try:
+        assert _cli([str(bag), "--rate", "0", "--topics", "/image", "--wait-for", "/image", "--wait-timeout", "30",
+                     "--record", str(tmp_path / "tracks"), "--track-topic", "/tracker_node/track"]) == 0
+    finally:
+        peer.close()
+    assert f"recorded {N_IMAGES} Tracks" in capsys.readouterr().out

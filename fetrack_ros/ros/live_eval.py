@@ -327,6 +327,9 @@ def run_live_evaluation(sequences: list[BagSequence], options: LiveOptions, *, t
     for sequence in sequences:
         run = track_bag_live(sequence, options, log)
         save_run(out_dir, run, write_bags=False)  # the recorder wrote the node's own Tracks bag
+        if run.frame_seconds.size:
+            log(f"{sequence.name}: {len(run)} Tracks, {np.median(run.frame_seconds) * 1e3:.1f} ms median "
+                f"round trip per image")
         runs[sequence.name] = run
     meta = {"mode": "live (tracker node, lockstep replay)", "node_parameters": {**LIVE_DEFAULTS, **options.node_params},
             "fps": "lockstep round trips: image published -> its Track received"}

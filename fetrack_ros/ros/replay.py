@@ -16,6 +16,7 @@ Two ways to play:
   between two images (events, event frames, ground truth) are sent before waiting, since the
   node needs them to complete the earlier image. After the last message, ``/clock`` runs on in
   real time until the last Track arrives, so the node's ``max_wait`` timer (sim time) can fire.
+  Tracks are matched to images by header stamp, so the images need distinct stamps.
 
 Reader errors come from :mod:`fetrack_ros.evaluation.bags` as ``SourceError`` (missing or
 corrupt bag, unknown topic with the list of the bag's topics).
@@ -204,6 +205,10 @@ class BagReplayer:
             if conn.topic == CLOCK_TOPIC and opts.clock:
                 self.stats.skipped_topics[conn.topic] = "the replayer publishes /clock itself"
                 continue
+            if opts.lockstep and opts.remaps.get(conn.topic, conn.topic) == opts.track_topic:
+                # recorded Tracks would answer the lockstep wait in the node's place
+                self.stats.skipped_topics[conn.topic] = "lockstep: the tracker node publishes this topic"
+                continue
             try:
                 message_class(conn.msgtype)
             except ReplayError as exc:
@@ -216,6 +221,9 @@ class BagReplayer:
             raise ReplayError(f"nothing to replay from {self.path}: " +
                               ("; ".join(f"{t}: {why}" for t, why in self.stats.skipped_topics.items())
                                or "the bag has no messages"))
+        if opts.lockstep and opts.image_topic not in self._by_topic:
+            raise ReplayError(f"lockstep waits for the Tracks of {opts.image_topic}, which is not replayed "
+                              f"(replayed: {', '.join(sorted(self._by_topic))})")
         self._connections = [c for conns in self._by_topic.values() for c in conns]
         self._count = sum(reader.topics[t].msgcount for t in self._by_topic)
         if opts.lockstep:

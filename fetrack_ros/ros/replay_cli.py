@@ -51,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", type=Path, metavar="BAG",
                         help="also record the Tracks of --track-topic into this new bag folder")
     parser.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap", help="format of --record")
+    parser.add_argument("--linger", type=float, default=5.0,
+                        help="--record without --lockstep: after the bag, keep recording until no Track came "
+                             "for 1 s, at most this many seconds (default %(default)s; the node may still be working)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -89,6 +92,8 @@ def main(args: argparse.Namespace) -> int:
         if wait_for:
             replayer.wait_for_subscribers(list(dict.fromkeys(wait_for)), args.wait_timeout)
         stats = replayer.play(stop)
+        if recorder is not None and not args.lockstep:  # lockstep: every Track is in already
+            _linger(recorder, args.linger)
     except KeyboardInterrupt:
         stop.set()
         print("fetrack replay: interrupted", file=sys.stderr)
@@ -111,3 +116,14 @@ def main(args: argparse.Namespace) -> int:
     if recorder is not None:
         print(f"recorded {len(recorder)} Tracks into {args.record}")
     return 0
+
+
+def _linger(recorder, seconds: float, quiet: float = 1.0) -> None:
+    """Wait until ``recorder`` got nothing new for ``quiet`` s, or ``seconds`` passed."""
+    import time
+    deadline = time.monotonic() + seconds
+    count, last_change = len(recorder), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - last_change < quiet:
+        time.sleep(0.05)
+        if len(recorder) != count:
+            count, last_change = len(recorder), time.monotonic()
