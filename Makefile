@@ -13,7 +13,9 @@ STAMPS := .stamps
 # Run a command inside the project environment.
 IN_ENV := . ./$(ENV) &&
 
+# What colcon installs besides the Python sources (which tests and commands use from the tree).
 INTERFACE_SOURCES := CMakeLists.txt package.xml $(wildcard msg/*.msg srv/*.srv cmake/*.cmake) \
+                     $(wildcard launch/* config/* resource/*) \
                      $(wildcard test/interfaces/event_camera_msgs/*.* test/interfaces/event_camera_msgs/msg/*)
 
 # Non-empty when a real event_camera_msgs (e.g. from /opt/ros) is importable: then our copy is not built.
