@@ -86,9 +86,11 @@ def test_folder_bag_and_live_give_the_same_boxes_and_metrics(coesot, tmp_path):
     assert params["initial_box"] == list(offline[0]["boxes"][0])
 
 
-def _packet_bag(path, gt_topic="/ground_truth"):
+def _packet_bag(path, gt_topic="/ground_truth", log_latency_ns=40_000_000):
     """Synthetic RGB frames 33 ms apart, ground truth, and an EVT3 stream in 1 ms packets whose
-    header stamps lead the events by a driver-like latency (the node estimates the clock)."""
+    header stamps lead the events by a driver-like latency (the node estimates the clock), logged
+    ``log_latency_ns`` after their header stamp: more than a frame period, so the events that
+    complete an image come after the next image in the bag."""
     from fetrack_ros.events import encode_evt3, make_events
     rgb, _, gt = synthetic.make_frames(N_FRAMES, H, W, seed=1)
     rng = np.random.default_rng(5)
@@ -101,23 +103,35 @@ def _packet_bag(path, gt_topic="/ground_truth"):
     for k, start in enumerate(range(0, int(t_us[-1]) + 1, 1000)):
         part = events[(t_us >= start) & (t_us < start + 1000)]
         if len(part):
-            items.append((t0 + int(part["t"][0]) + 150_000, 1, (k, part)))
+            items.append((t0 + int(part["t"][0]) + 150_000 + log_latency_ns, 1, (k, part)))
     with BagWriter(path, "sqlite3") as writer:
         for stamp, kind, payload in sorted(items, key=lambda item: item[:2]):
             if kind == 0:
                 writer.write_image("/image", stamp, rgb[payload])
                 writer.write_track(gt_topic, stamp, gt[payload])
             else:
-                writer.write_event_packet("/events", stamp, encode_evt3(payload[1]), encoding="evt3", width=W,
-                                          height=H, seq=payload[0])
+                writer.write_event_packet("/events", stamp - log_latency_ns, encode_evt3(payload[1]), encoding="evt3",
+                                          width=W, height=H, seq=payload[0], log_time_ns=stamp)
     return path
 
 
-def test_event_packet_bag_live_equals_offline(tmp_path):
+def test_images_in_flight_follow_the_bag_order(coesot, tmp_path):
+    from fetrack_ros.events import WindowPolicy
+    from fetrack_ros.ros.live_eval import needed_in_flight
+    assert needed_in_flight(bags.BagSequence(coesot[1]), WindowPolicy()) == 1
+    for latency_ms, expected in ((0, 1), (40, 2), (70, 3)):
+        seq = bags.BagSequence(_packet_bag(tmp_path / f"l{latency_ms}", log_latency_ns=latency_ms * 1_000_000),
+                               event_topic="/events")
+        assert needed_in_flight(seq, WindowPolicy()) == expected, f"{latency_ms} ms"
+
+
+def test_event_packet_bag_live_equals_offline(tmp_path, capsys):
+    """Image k's events come after image k+1 in the bag, as in recordings: two images in flight."""
     bag = _packet_bag(tmp_path / "seq")
     source = ["--bag", bag, "--gt-topic", "/ground_truth", "--event-topic", "/events"]
     assert _eval([*source, "--out", tmp_path / "bag", *MODEL]) == 0
     assert _eval([*source, "--out", tmp_path / "live", *MODEL, *LIVE]) == 0
+    assert "replaying 5 images in lockstep (2 in flight)" in capsys.readouterr().err
     live, offline = _results(tmp_path / "live"), _results(tmp_path / "bag")
     assert (offline[0]["num_events"][1:] > 1000).all()  # the windows really hold the stream's events
     _assert_same_tracking(live, offline)

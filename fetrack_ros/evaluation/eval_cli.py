@@ -75,6 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="--live: seconds for the node to load its model and connect (default %(default)s)")
     live.add_argument("--frame-timeout", type=float, default=60.0,
                       help="--live: seconds to wait for the Track of one image (default %(default)s)")
+    live.add_argument("--in-flight", type=int,
+                      help="--live: images sent ahead of their Track (default: what the bag's order needs, 1 "
+                           "unless an image's event data is logged after the next image)")
 
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="output folder (re-use it to resume)")
@@ -194,5 +197,5 @@ def _run_live(args: argparse.Namespace, params, sequences: list, title: str) -> 
     options = LiveOptions(out_dir=args.out, node_params=node_params_from_args(args, params),
                           write_bags=not args.no_bags, bag_storage=args.bag_storage,
                           startup_timeout=args.startup_timeout, frame_timeout=args.frame_timeout,
-                          torch_threads=args.threads)
+                          in_flight=args.in_flight, torch_threads=args.threads)
     return run_live_evaluation(sequences, options, title=f"{title} (live)", label=args.label)

@@ -9,8 +9,10 @@ as the offline evaluation (:func:`fetrack_ros.evaluation.run.score_runs`). So th
 with its message conversion, synchronization and event windowing, is what is measured; its
 boxes equal the offline ``fetrack eval --bag`` boxes up to float32 rounding.
 
-FPS in the report: images per second of lockstep round trips (image published -> its Track
-received), i.e. the node's throughput including transport. ``live/<seq>.params.yaml`` and
+Images in flight: by default as many as the bag's order needs (:func:`needed_in_flight`): one
+for bags whose event data for an image comes before the next image, more when it comes later.
+FPS in the report: from the intervals between consecutive Tracks' arrivals, i.e. the node's
+throughput in the replay, transport included. ``live/<seq>.params.yaml`` and
 ``live/<seq>.node.log`` keep the node's parameters and output. Live runs do not resume.
 """
 from __future__ import annotations
@@ -75,7 +77,13 @@ class LiveOptions:
     bag_storage: str = "mcap"
     startup_timeout: float = 180.0
     frame_timeout: float = 60.0
+    in_flight: int | None = None  # lockstep: images ahead of their Track; None = needed_in_flight()
     torch_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.in_flight is not None and self.in_flight < 1) or self.startup_timeout <= 0 or self.frame_timeout <= 0:
+            raise ValueError(f"in_flight must be >= 1 and the timeouts > 0, got {self.in_flight}, "
+                             f"{self.startup_timeout}, {self.frame_timeout}")
 
 
 def coerce_parameter(name: str, value):
@@ -223,8 +231,49 @@ class NodeProcess:
         self._log.close()
 
 
-def run_from_tracks(sequence: BagSequence, tracks: list, round_trip_s: dict) -> SequenceRun:
-    """A :class:`SequenceRun` from the node's Tracks (one per image, matched by header stamp)."""
+#: Images in flight at most (the node's queue holds all but one of them).
+MAX_IN_FLIGHT = 8
+#: EventPacket streams: a packet stamped this much after an image's window end surely passes it
+#: (header stamps lead the mapped event times only by the clock estimator's jitter).
+PACKET_MARGIN_NS = 2_000_000
+
+
+def needed_in_flight(sequence: BagSequence, window) -> int:
+    """Images the lockstep replay must send ahead so that every image's event data is sent before
+    its Track is awaited, from the bag's log order and header stamps (no decoding).
+
+    An image is complete for the node once an event message stamped at or after its window end
+    arrived (event frames: its stamp; packets: window end + :data:`PACKET_MARGIN_NS`); the images
+    sent by then, counting it, must be in flight. ``window``: the node's WindowPolicy.
+    """
+    import collections
+
+    from fetrack_ros.evaluation.bags import raw_header_stamp, read_messages
+    reader = open_reader(sequence.path)
+    try:
+        rgb = [c for c in reader.connections if c.topic == sequence.rgb_topic]
+        events = [c for c in reader.connections if c.topic == sequence.event_topic]
+        margin = PACKET_MARGIN_NS if events[0].msgtype == EVENT_PACKET else 0
+        rgb_ids = {c.id for c in rgb}
+        pending: collections.deque = collections.deque()  # (image number, stamp the event data must reach)
+        sent, needed = 0, 1
+        for conn, _, raw in read_messages(reader, rgb + events, sequence.path, "images and events"):
+            stamp = raw_header_stamp(raw)
+            if conn.id in rgb_ids:
+                end = window.window(stamp)[1] if margin else stamp
+                pending.append((sent, end + margin))
+                sent += 1
+            else:
+                while pending and stamp >= pending[0][1]:
+                    needed = max(needed, sent - pending.popleft()[0])
+    finally:
+        reader.close()
+    return min(needed, MAX_IN_FLIGHT)
+
+
+def run_from_tracks(sequence: BagSequence, tracks: list, arrivals: dict) -> SequenceRun:
+    """A :class:`SequenceRun` from the node's Tracks (one per image, matched by header stamp);
+    ``arrivals``: stamp -> monotonic arrival time, whose intervals give ``frame_seconds``."""
     by_stamp: dict[int, list] = {}
     for track in tracks:
         by_stamp.setdefault(track.header.stamp.sec * 1_000_000_000 + track.header.stamp.nanosec, []).append(track)
@@ -238,7 +287,7 @@ def run_from_tracks(sequence: BagSequence, tracks: list, round_trip_s: dict) -> 
     if ordered[0].status == 0:  # STATUS_UNINITIALIZED: the node did not take the initial box
         raise LiveEvalError(f"bag {sequence.path}: the node did not initialize on frame 0 (its Track is "
                             f"uninitialized); see the node log")
-    seconds = np.array([round_trip_s.get(int(s), np.nan) for s in stamps[1:]], np.float64)
+    seconds = np.diff([arrivals.get(int(s), np.nan) for s in stamps])
     return SequenceRun(
         name=sequence.name,
         boxes=np.array([[t.x, t.y, t.width, t.height] for t in ordered], np.float64),
@@ -264,7 +313,12 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
         raise SourceError(f"bag {sequence.path}: --live matches Tracks to images by header stamp, so the "
                           f"images on {sequence.rgb_topic} need distinct non-zero stamps")
     inputs, remaps = bag_inputs(sequence)
-    params = {**LIVE_DEFAULTS, **options.node_params, **inputs, "initial_box": [float(v) for v in gt[0]]}
+    # queue_size: the images in flight beyond the one being tracked wait in the node's queue
+    in_flight = options.in_flight
+    if in_flight is None:
+        in_flight = needed_in_flight(sequence, _window_policy({**LIVE_DEFAULTS, **options.node_params}))
+    params = {**LIVE_DEFAULTS, "queue_size": max(1, in_flight - 1), **options.node_params, **inputs,
+              "initial_box": [float(v) for v in gt[0]]}
     out_dir = Path(options.out_dir)
     params_file = write_params_file(out_dir / "live" / f"{sequence.name}.params.yaml", params)
     track_topic = f"/{NODE_NAME}/track"
@@ -282,16 +336,16 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
             recorder = TrackRecorder(session.node, track_topic, bag=bag_path, bag_topic=TRACKS_TOPIC,
                                      storage=options.bag_storage, waiter=waiter)
             try:
-                replay = ReplayOptions(lockstep=True, image_topic=sequence.rgb_topic, track_topic=track_topic,
-                                       frame_timeout=options.frame_timeout,
+                replay = ReplayOptions(lockstep=True, in_flight=in_flight, image_topic=sequence.rgb_topic,
+                                       track_topic=track_topic, frame_timeout=options.frame_timeout,
                                        topics=(sequence.rgb_topic, sequence.event_topic))
                 replayer = BagReplayer(session.node, sequence.path, replay, waiter=waiter)
                 replayer.wait_for_subscribers([sequence.rgb_topic, sequence.event_topic], options.startup_timeout)
                 _wait(lambda: recorder.publisher_count() > 0, options.startup_timeout,
                       f"the node's {track_topic} publisher to match the recorder")
-                log(f"{sequence.name}: replaying {len(sequence)} images in lockstep")
+                log(f"{sequence.name}: replaying {len(sequence)} images in lockstep ({in_flight} in flight)")
                 try:
-                    stats = replayer.play()
+                    replayer.play()
                 except ReplayError as exc:
                     state = "running" if node.alive() else f"exited with code {node.proc.returncode}"
                     raise LiveEvalError(f"{exc}\nthe node is {state}; its output:\n{node.output}") from None
@@ -300,7 +354,16 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
                 recorder.close()
     finally:
         node.stop()
-    return run_from_tracks(sequence, tracks, stats.round_trip_s)
+    return run_from_tracks(sequence, tracks, {int(s): waiter.arrival(int(s)) for s in stamps})
+
+
+def _window_policy(params: dict):
+    """The node's WindowPolicy for these parameter values (defaults where not given)."""
+    from fetrack_ros.events import WindowPolicy
+    value = {spec.name: params.get(spec.name, spec.default) for spec in P.SPECS}
+    return WindowPolicy(kind=value["window_policy"], duration_ns=P.seconds_to_ns(value["window_duration"]),
+                        exposure_ns=P.seconds_to_ns(value["exposure_time"]),
+                        exposure_offset_ns=P.seconds_to_ns(value["exposure_offset"]))
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -328,10 +391,10 @@ def run_live_evaluation(sequences: list[BagSequence], options: LiveOptions, *, t
         run = track_bag_live(sequence, options, log)
         save_run(out_dir, run, write_bags=False)  # the recorder wrote the node's own Tracks bag
         if run.frame_seconds.size:
-            log(f"{sequence.name}: {len(run)} Tracks, {np.median(run.frame_seconds) * 1e3:.1f} ms median "
-                f"round trip per image")
+            log(f"{sequence.name}: {len(run)} Tracks, one every {np.median(run.frame_seconds) * 1e3:.1f} ms "
+                f"(median)")
         runs[sequence.name] = run
     meta = {"mode": "live (tracker node, lockstep replay)", "node_parameters": {**LIVE_DEFAULTS, **options.node_params},
-            "fps": "lockstep round trips: image published -> its Track received"}
+            "fps": "intervals between consecutive Tracks received in the lockstep replay"}
     summary, paths = score_runs(sequences, runs, out_dir, meta, title=title, label=label, log=log)
     return {"summary": summary, "report": paths, "runs": runs, "tracked": names, "resumed": []}

@@ -10,19 +10,25 @@ Two ways to play:
 - **paced** (``rate``): message ``k`` leaves at ``(log_time_k - first log time) / rate`` seconds
   after the start, with ``/clock`` also published every ``clock_period`` in between (``rate=0``:
   no pacing at all);
-- **lockstep**: as fast as the tracker node keeps up. Before each image on the lockstep topic is
-  sent, the Track of the previous image (same header stamp) must have arrived on the track topic,
-  or :class:`ReplayError` says which image got none within ``frame_timeout``. The messages
-  between two images (events, event frames, ground truth) are sent before waiting, since the
-  node needs them to complete the earlier image. After the last message, ``/clock`` runs on in
-  real time until the last Track arrives, so the node's ``max_wait`` timer (sim time) can fire.
-  Tracks are matched to images by header stamp, so the images need distinct stamps.
+- **lockstep**: as fast as the tracker node keeps up. Before an image on the lockstep topic is
+  sent, the Tracks (same header stamp) of all but ``in_flight - 1`` earlier images must have
+  arrived on the track topic, or :class:`ReplayError` says which image got none within
+  ``frame_timeout``. The messages between two images (events, event frames, ground truth) are
+  sent before waiting, since the node needs them to complete the earlier image; ``in_flight=2``
+  serves bags whose event data for an image is logged after the next image (the node then needs
+  ``queue_size >= in_flight - 1`` to drop nothing). Tracks are matched to images by header
+  stamp, so the images need distinct stamps.
+
+  ``/clock`` stays at the bag's time while waiting, except when a Track is late (``STALL_S``) or
+  the bag has ended: then it runs on in real time (never backwards), so that the node's timers,
+  which run on sim time, can release an image by ``max_wait`` as they would live.
 
 Reader errors come from :mod:`fetrack_ros.evaluation.bags` as ``SourceError`` (missing or
 corrupt bag, unknown topic with the list of the bag's topics).
 """
 from __future__ import annotations
 
+import collections
 import importlib
 import threading
 import time
@@ -42,6 +48,8 @@ DEFAULT_TRACK_TOPIC = "/tracker_node/track"
 CLOCK_TOPIC = "/clock"
 #: KeepLast depth of the replay publishers: event packets come ~1000/s, everything else is slow.
 EVENT_DEPTH, OTHER_DEPTH = 1000, 10
+#: Lockstep: a Track later than this (s, wall time) lets /clock run on (see the module docstring).
+STALL_S = 0.5
 
 
 class ReplayError(RuntimeError):
@@ -84,6 +92,7 @@ class ReplayOptions:
 
     rate: float = 1.0                    # paced: bag seconds per wall second; 0 = no pacing
     lockstep: bool = False               # wait for each image's Track (ignores rate)
+    in_flight: int = 1                   # lockstep: images sent whose Track has not come yet
     image_topic: str = DEFAULT_RGB_TOPIC  # lockstep: the bag topic whose messages get Tracks
     track_topic: str = DEFAULT_TRACK_TOPIC
     frame_timeout: float = 60.0          # lockstep: longest wait for one Track (s)
@@ -98,6 +107,8 @@ class ReplayOptions:
             raise ValueError(f"rate must be >= 0 (0 = as fast as possible), got {self.rate}")
         if self.frame_timeout <= 0 or self.clock_period <= 0:
             raise ValueError("frame_timeout and clock_period must be > 0")
+        if self.in_flight < 1:
+            raise ValueError(f"in_flight must be >= 1, got {self.in_flight}")
 
 
 @dataclass
@@ -172,7 +183,7 @@ class BagReplayer:
             qos = qos_profile(opts.reliability, EVENT_DEPTH if conns[0].msgtype == EVENT_PACKET else OTHER_DEPTH)
             self._publishers[topic] = node.create_publisher(message_class(conns[0].msgtype),
                                                             opts.remaps.get(topic, topic), qos)
-        self._clock_pub = None
+        self._clock_pub, self._clock_ns = None, 0
         if opts.clock:
             from rosgraph_msgs.msg import Clock
             self._clock_msg = Clock()
@@ -225,7 +236,6 @@ class BagReplayer:
             raise ReplayError(f"lockstep waits for the Tracks of {opts.image_topic}, which is not replayed "
                               f"(replayed: {', '.join(sorted(self._by_topic))})")
         self._connections = [c for conns in self._by_topic.values() for c in conns]
-        self._count = sum(reader.topics[t].msgcount for t in self._by_topic)
         if opts.lockstep:
             self.stats.images = reader.topics[opts.image_topic].msgcount
 
@@ -254,8 +264,10 @@ class BagReplayer:
             time.sleep(0.05)
 
     def _publish_clock(self, ns: int) -> None:
+        """Publish /clock = ``ns``, or the last published time if that is later (never backwards)."""
+        self._clock_ns = max(int(ns), self._clock_ns)
         if self._clock_pub is not None:
-            self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(int(ns), 1_000_000_000)
+            self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(self._clock_ns, 1_000_000_000)
             self._clock_pub.publish(self._clock_msg)
 
     def play(self, stop: threading.Event | None = None) -> ReplayStats:
@@ -264,7 +276,8 @@ class BagReplayer:
         reader = open_reader(self.path)
         start_wall = time.monotonic()
         first_log = last_log = None
-        previous_image: tuple[int, float, int] | None = None  # (stamp, sent at, index)
+        self._clock_ns = 0
+        outstanding: collections.deque[tuple[int, float, int]] = collections.deque()  # (stamp, sent at, index)
         image_index = 0
         try:
             for conn, log_time, raw in read_messages(reader, self._connections, self.path, "the replayed topics"):
@@ -274,8 +287,9 @@ class BagReplayer:
                     first_log = log_time
                 last_log = log_time
                 is_image = opts.lockstep and conn.topic == opts.image_topic
-                if is_image and previous_image is not None:
-                    self._await_track(previous_image, log_time)
+                if is_image:
+                    while len(outstanding) >= opts.in_flight:
+                        self._await_track(outstanding.popleft(), STALL_S)
                 elif not opts.lockstep and opts.rate > 0:
                     self._pace(start_wall, first_log, log_time, stop)
                 self._publish_clock(log_time)
@@ -283,10 +297,10 @@ class BagReplayer:
                 topic = opts.remaps.get(conn.topic, conn.topic)
                 stats.messages[topic] = stats.messages.get(topic, 0) + 1
                 if is_image:
-                    previous_image = (raw_header_stamp(raw), time.monotonic(), image_index)
+                    outstanding.append((raw_header_stamp(raw), time.monotonic(), image_index))
                     image_index += 1
-            if previous_image is not None and not (stop is not None and stop.is_set()):
-                self._await_track(previous_image, last_log, clock_runs=True)
+            while outstanding and not (stop is not None and stop.is_set()):
+                self._await_track(outstanding.popleft(), 0.0)  # the bag ended: nothing else will come
         finally:
             reader.close()
         stats.wall_s = time.monotonic() - start_wall
@@ -304,10 +318,16 @@ class BagReplayer:
             time.sleep(min(period, due - now))
             self._publish_clock(first_log + int(min(time.monotonic() - start_wall, due - start_wall) * rate * 1e9))
 
-    def _await_track(self, image: tuple[int, float, int], clock_ns: int, clock_runs: bool = False) -> None:
+    def _await_track(self, image: tuple[int, float, int], stall_s: float) -> None:
+        """Wait for the Track of ``image``; after ``stall_s`` s /clock runs on in real time."""
         stamp, sent, index = image
-        began = time.monotonic()
-        tick = (lambda: self._publish_clock(clock_ns + int((time.monotonic() - began) * 1e9))) if clock_runs else None
+        began, base = time.monotonic(), self._clock_ns
+
+        def tick() -> None:
+            late = time.monotonic() - began - stall_s
+            if late > 0:
+                self._publish_clock(base + int(late * 1e9))
+
         arrived = self.waiter.wait(stamp, self.options.frame_timeout, tick)
         if arrived is None:
             raise ReplayError(

@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .replay import DEFAULT_TRACK_TOPIC
     parser.add_argument("--track-topic", default=DEFAULT_TRACK_TOPIC,
                         help="the tracker node's Track topic (default %(default)s)")
+    parser.add_argument("--in-flight", type=int, default=1,
+                        help="--lockstep: images sent ahead of their Track (default 1; 2 for bags whose events of "
+                             "an image are logged after the next image; the node needs queue_size >= N - 1)")
     parser.add_argument("--frame-timeout", type=float, default=60.0,
                         help="--lockstep: seconds to wait for one Track (default %(default)s)")
     parser.add_argument("--topics", nargs="+", metavar="TOPIC",
@@ -67,7 +70,8 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         options = ReplayOptions(rate=args.rate, lockstep=args.lockstep, image_topic=args.image_topic,
-                                track_topic=args.track_topic, frame_timeout=args.frame_timeout,
+                                in_flight=args.in_flight, track_topic=args.track_topic,
+                                frame_timeout=args.frame_timeout,
                                 topics=tuple(args.topics) if args.topics else None, remaps=parse_remaps(args.remap),
                                 reliability=args.qos, clock=not args.no_clock)
         if args.record is not None and args.record.exists():
