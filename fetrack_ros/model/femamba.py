@@ -26,7 +26,7 @@ class FEMamba(nn.Module):
         super().__init__()
         self.config = config
         self.backbone = FEVimBackbone(config)
-        self.box_head = CenterHead(config.embed_dim, config.head_channels, config.feat_size)
+        self.box_head = CenterHead(config.embed_dim, config.head_channels)
 
     def forward(self, template_rgb: torch.Tensor, template_event: torch.Tensor, search_rgb: torch.Tensor,
                 search_event: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -21,15 +21,14 @@ def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
 class CenterHead(nn.Module):
     """Three branches of 4 x (Conv3x3 + BN + ReLU) then a 1x1 conv (keys ``conv{1..5}_{ctr,offset,size}``).
 
-    Input (B, C, F, F) features of the search region; outputs, with F = ``feat_size``:
+    Input (B, C, F, F) features of the search region; outputs:
     ``score_map`` (B,1,F,F) and ``size_map`` (B,2,F,F: w, h) as sigmoids clamped to [1e-4, 1-1e-4],
     ``offset_map`` (B,2,F,F: x, y) raw, and ``pred_boxes`` (B,1,4): (cx, cy, w, h) normalized to
     the search crop, read at the score map's argmax.
     """
 
-    def __init__(self, in_channels: int, channels: int, feat_size: int):
+    def __init__(self, in_channels: int, channels: int):
         super().__init__()
-        self.feat_size = feat_size
         for kind, out in (("ctr", 1), ("offset", 2), ("size", 2)):
             for i, layer in enumerate(_branch(in_channels, channels), start=1):
                 self.add_module(f"conv{i}_{kind}", layer)
