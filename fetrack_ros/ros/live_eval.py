@@ -341,8 +341,6 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
                                        topics=(sequence.rgb_topic, sequence.event_topic))
                 replayer = BagReplayer(session.node, sequence.path, replay, waiter=waiter)
                 replayer.wait_for_subscribers([sequence.rgb_topic, sequence.event_topic], options.startup_timeout)
-                _wait(lambda: recorder.publisher_count() > 0, options.startup_timeout,
-                      f"the node's {track_topic} publisher to match the recorder")
                 log(f"{sequence.name}: replaying {len(sequence)} images in lockstep ({in_flight} in flight)")
                 try:
                     replayer.play()
@@ -364,14 +362,6 @@ def _window_policy(params: dict):
     return WindowPolicy(kind=value["window_policy"], duration_ns=P.seconds_to_ns(value["window_duration"]),
                         exposure_ns=P.seconds_to_ns(value["exposure_time"]),
                         exposure_offset_ns=P.seconds_to_ns(value["exposure_offset"]))
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise LiveEvalError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def run_live_evaluation(sequences: list[BagSequence], options: LiveOptions, *, title: str = "Live evaluation",

@@ -44,6 +44,8 @@ class TrackRecorder:
         self._subscription = node.create_subscription(Track, topic, self._on_track, qos or QoSProfile(depth=1000),
                                                       raw=True)
         self._node = node
+        if waiter is not None:
+            waiter.subscription = self._subscription
 
     def _on_track(self, raw: bytes) -> None:
         stamp = raw_header_stamp(raw)
@@ -54,10 +56,6 @@ class TrackRecorder:
                 self._writer.write(self.bag_topic, self._writer.typestore.deserialize_cdr(raw, TRACK), log_time)
         if self.waiter is not None:
             self.waiter.add(stamp)
-
-    def publisher_count(self) -> int:
-        """Publishers matched to the subscription (0 after :meth:`close`)."""
-        return self._subscription.get_publisher_count() if self._subscription is not None else 0
 
     def __len__(self) -> int:
         with self._lock:
@@ -72,6 +70,8 @@ class TrackRecorder:
     def close(self) -> None:
         """Stop recording and finish the bag (idempotent)."""
         if self._subscription is not None:
+            if self.waiter is not None and self.waiter.subscription is self._subscription:
+                self.waiter.subscription = None
             self._node.destroy_subscription(self._subscription)
             self._subscription = None
         with self._lock:

@@ -19,9 +19,8 @@ Two ways to play:
   ``queue_size >= in_flight - 1`` to drop nothing). Tracks are matched to images by header
   stamp, so the images need distinct stamps.
 
-  ``/clock`` stays at the bag's time while waiting, except when a Track is late (``STALL_S``) or
-  the bag has ended: then it runs on in real time (never backwards), so that the node's timers,
-  which run on sim time, can release an image by ``max_wait`` as they would live.
+  ``/clock`` stays at the bag's time while waiting; after the last message it runs on in real
+  time until the last Track arrives, so that nodes whose timers run on sim time still see time pass.
 
 Reader errors come from :mod:`fetrack_ros.evaluation.bags` as ``SourceError`` (missing or
 corrupt bag, unknown topic with the list of the bag's topics).
@@ -48,8 +47,6 @@ DEFAULT_TRACK_TOPIC = "/tracker_node/track"
 CLOCK_TOPIC = "/clock"
 #: KeepLast depth of the replay publishers: event packets come ~1000/s, everything else is slow.
 EVENT_DEPTH, OTHER_DEPTH = 1000, 10
-#: Lockstep: a Track later than this (s, wall time) lets /clock run on (see the module docstring).
-STALL_S = 0.5
 
 
 class ReplayError(RuntimeError):
@@ -124,11 +121,20 @@ class ReplayStats:
 
 
 class TrackWaiter:
-    """Header stamps of the Tracks seen so far, with a bounded wait for one (thread-safe)."""
+    """Header stamps of the Tracks seen so far, with a bounded wait for one (thread-safe).
+
+    ``subscription``: the Track subscription that feeds it (set by its creator), so that a replay
+    can wait until that subscription is matched to the node's publisher before sending.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._arrived: dict[int, float] = {}  # stamp ns -> time.monotonic() of the first arrival
+        self.subscription = None
+
+    def matched(self) -> bool:
+        """The feeding subscription is matched to at least one publisher."""
+        return self.subscription is not None and self.subscription.get_publisher_count() > 0
 
     def add(self, stamp_ns: int) -> None:
         with self._cond:
@@ -192,10 +198,10 @@ class BagReplayer:
         if opts.lockstep and waiter is None:
             from fetrack_ros.msg import Track
             self.waiter = TrackWaiter()
-            node.create_subscription(Track, opts.track_topic,
-                                     lambda msg: self.waiter.add(msg.header.stamp.sec * 1_000_000_000
-                                                                 + msg.header.stamp.nanosec),
-                                     QoSProfile(depth=100))
+            self.waiter.subscription = node.create_subscription(
+                Track, opts.track_topic,
+                lambda msg: self.waiter.add(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec),
+                QoSProfile(depth=100))
 
     def _select(self, reader) -> None:
         """Pick the bag connections to replay; unknown requested topics are errors."""
@@ -245,8 +251,8 @@ class BagReplayer:
         return {topic: self.options.remaps.get(topic, topic) for topic in self._by_topic}
 
     def wait_for_subscribers(self, topics, timeout: float) -> None:
-        """Until each published topic in ``topics`` has a subscriber (and, in lockstep, the track
-        topic a publisher); :class:`ReplayError` naming the missing ones after ``timeout`` s."""
+        """Until each published topic in ``topics`` has a subscriber (and, with a Track waiter, the
+        Track subscription a publisher); :class:`ReplayError` naming the missing ones after ``timeout`` s."""
         deadline = time.monotonic() + timeout
         published = {self.options.remaps.get(t, t): pub for t, pub in self._publishers.items()}
         unknown = sorted(set(topics) - set(published))
@@ -254,7 +260,7 @@ class BagReplayer:
             raise ReplayError(f"topics {unknown} are not replayed from {self.path}; replayed: {sorted(published)}")
         while True:
             missing = [t for t in topics if published[t].get_subscription_count() == 0]
-            if self.options.lockstep and self.node.count_publishers(self.options.track_topic) == 0:
+            if self.waiter is not None and not self.waiter.matched():
                 missing.append(f"a publisher of {self.options.track_topic}")
             if not missing:
                 return
@@ -289,7 +295,7 @@ class BagReplayer:
                 is_image = opts.lockstep and conn.topic == opts.image_topic
                 if is_image:
                     while len(outstanding) >= opts.in_flight:
-                        self._await_track(outstanding.popleft(), STALL_S)
+                        self._await_track(outstanding.popleft(), clock_runs=False)
                 elif not opts.lockstep and opts.rate > 0:
                     self._pace(start_wall, first_log, log_time, stop)
                 self._publish_clock(log_time)
@@ -300,7 +306,7 @@ class BagReplayer:
                     outstanding.append((raw_header_stamp(raw), time.monotonic(), image_index))
                     image_index += 1
             while outstanding and not (stop is not None and stop.is_set()):
-                self._await_track(outstanding.popleft(), 0.0)  # the bag ended: nothing else will come
+                self._await_track(outstanding.popleft(), clock_runs=True)  # the bag ended
         finally:
             reader.close()
         stats.wall_s = time.monotonic() - start_wall
@@ -318,16 +324,11 @@ class BagReplayer:
             time.sleep(min(period, due - now))
             self._publish_clock(first_log + int(min(time.monotonic() - start_wall, due - start_wall) * rate * 1e9))
 
-    def _await_track(self, image: tuple[int, float, int], stall_s: float) -> None:
-        """Wait for the Track of ``image``; after ``stall_s`` s /clock runs on in real time."""
+    def _await_track(self, image: tuple[int, float, int], clock_runs: bool) -> None:
+        """Wait for the Track of ``image``; with ``clock_runs``, /clock advances in real time meanwhile."""
         stamp, sent, index = image
         began, base = time.monotonic(), self._clock_ns
-
-        def tick() -> None:
-            late = time.monotonic() - began - stall_s
-            if late > 0:
-                self._publish_clock(base + int(late * 1e9))
-
+        tick = (lambda: self._publish_clock(base + int((time.monotonic() - began) * 1e9))) if clock_runs else None
         arrived = self.waiter.wait(stamp, self.options.frame_timeout, tick)
         if arrived is None:
             raise ReplayError(
