@@ -5,10 +5,13 @@ Examples::
     fetrack eval --dataset coesot --root /data/COESOT/test --checkpoint ckpt.pth.tar --out runs/coesot --jobs 2
     fetrack eval --bag rec1 rec2 --gt-topic /ground_truth --out runs/bags
     fetrack eval --bag rec1 --gt-file rec1_gt.txt --rgb-topic /dvxplorer/image_raw --out runs/rec1
+    fetrack eval --bag rec1 --gt-topic /ground_truth --live --checkpoint ckpt.pth.tar --out runs/rec1_live
 
 Writes ``report.md``/``report.json`` (per-sequence and overall AUC, PR@20, NPR@0.2, OP50/75, FPS),
 ``success.png``/``precision.png``, ``results/<seq>.txt`` (reference result format) and
 ``tracks/<seq>/`` (a bag of fetrack_ros/msg/Track). Re-running with the same ``--out`` resumes.
+``--live`` measures the ROS node instead: each bag is replayed through a tracker_node process
+(fetrack_ros.ros.live_eval) and its published Tracks are scored the same way (no resume).
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 For each bag a fresh ``tracker_node`` process is started (``use_sim_time``, the bag's ground
 truth of frame 0 as ``initial_box``, inputs remapped to the bag's topics, reliable input QoS),
-the bag's RGB and event topics are replayed into it in lockstep (:mod:`.replay`: each image
-waits for the previous image's Track), the node's Tracks are recorded
+the bag's RGB and event topics are replayed into it in lockstep (:mod:`.replay`: an image is
+sent once the earlier images' Tracks came back), the node's Tracks are recorded
 (:mod:`.recorder`, into ``tracks/<seq>/``), and the run is scored and reported by the same code
 as the offline evaluation (:func:`fetrack_ros.evaluation.run.score_runs`). So the node itself,
 with its message conversion, synchronization and event windowing, is what is measured; its
@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from fetrack_ros.evaluation.bags import BagSequence, open_reader
+from fetrack_ros.evaluation.bags import BagSequence, open_reader, raw_header_stamp, read_messages
 from fetrack_ros.evaluation.rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE
 from fetrack_ros.evaluation.run import TRACKS_TOPIC, SequenceRun, save_run, score_runs
 from fetrack_ros.evaluation.sequence import SourceError
@@ -246,9 +246,6 @@ def needed_in_flight(sequence: BagSequence, window) -> int:
     arrived (event frames: its stamp; packets: window end + :data:`PACKET_MARGIN_NS`); the images
     sent by then, counting it, must be in flight. ``window``: the node's WindowPolicy.
     """
-    import collections
-
-    from fetrack_ros.evaluation.bags import raw_header_stamp, read_messages
     reader = open_reader(sequence.path)
     try:
         rgb = [c for c in reader.connections if c.topic == sequence.rgb_topic]
