@@ -42,7 +42,6 @@ from .recorder import TrackRecorder
 from .replay import BagReplayer, ReplayError, ReplayOptions, RosSession, TrackWaiter
 
 NODE_MODULE = "fetrack_ros.ros.tracker_node"
-NODE_NAME = "tracker_node"
 READY_TEXT = "tracker_node active"  # tracker_node.READY_LINE (not imported: that pulls in torch)
 
 #: Node parameters every live run sets (the caller's may override them).
@@ -318,7 +317,10 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
               "initial_box": [float(v) for v in gt[0]]}
     out_dir = Path(options.out_dir)
     params_file = write_params_file(out_dir / "live" / f"{sequence.name}.params.yaml", params)
-    track_topic = f"/{NODE_NAME}/track"
+    # a node name of our own, so that another tracker in the graph cannot answer for ours
+    node_name = f"fetrack_live_{os.getpid()}"
+    track_topic = f"/{node_name}/track"
+    remaps = [f"__node:={node_name}", *remaps]
     bag_path = out_dir / "tracks" / sequence.name if options.write_bags else None
     if bag_path is not None:
         if bag_path.exists():
