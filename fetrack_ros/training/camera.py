@@ -43,17 +43,18 @@ def random_settings(rng: np.random.Generator, condition: str) -> CameraSettings:
     if condition == "normal":
         return CameraSettings(condition, exposure_fraction=rng.uniform(0.05, 0.3))
     if condition == "motion_blur":
-        return CameraSettings(condition, exposure_fraction=rng.uniform(0.7, 1.0), speed_factor=rng.uniform(2.0, 3.5))
+        return CameraSettings(condition, exposure_fraction=rng.uniform(0.8, 1.0), speed_factor=rng.uniform(2.5, 4.0))
     if condition == "low_light":
-        illum = rng.uniform(0.02, 0.06)
-        # The camera's gain only partly makes up for the light: dark, very noisy frames.
-        return CameraSettings(condition, illumination=illum, gain=rng.uniform(2.0, 5.0),
+        illum = rng.uniform(0.01, 0.04)
+        # The camera's gain only partly makes up for the light: dark frames with a signal-to-noise
+        # ratio of a few; the event camera also gets noisier.
+        return CameraSettings(condition, illumination=illum, gain=rng.uniform(1.5, 4.0),
                               exposure_fraction=rng.uniform(0.5, 1.0), read_noise=0.004, shot_noise=0.01,
                               dvs_noise_factor=rng.uniform(3.0, 8.0))
     if condition == "overexposed":
-        return CameraSettings(condition, gain=rng.uniform(3.0, 8.0), exposure_fraction=rng.uniform(0.2, 0.6))
+        return CameraSettings(condition, gain=rng.uniform(6.0, 15.0), exposure_fraction=rng.uniform(0.2, 0.6))
     if condition == "underexposed":
-        return CameraSettings(condition, gain=rng.uniform(0.02, 0.07), exposure_fraction=rng.uniform(0.05, 0.3),
+        return CameraSettings(condition, gain=rng.uniform(0.015, 0.05), exposure_fraction=rng.uniform(0.05, 0.3),
                               read_noise=0.003)
     raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
 
