@@ -220,3 +220,12 @@ def test_unpaced_replay_records_the_tracks_that_come_after_the_bag(bag, tmp_path
     finally:
         peer.close()
     assert f"recorded {N_IMAGES} Tracks" in capsys.readouterr().out
+
+
+def test_default_delay_lets_discovery_finish_before_the_first_message(bag):
+    peer = Peer({"/image": "sensor_msgs/msg/Image"})
+    try:
+        assert _cli([str(bag), "--rate", "0", "--topics", "/image"]) == 0
+        peer.wait(lambda: len(peer.raw["/image"]) == N_IMAGES, what=f"{N_IMAGES} images, the first included")
+    finally:
+        peer.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
 from pathlib import Path
 
 from fetrack_ros.evaluation.bags import DEFAULT_RGB_TOPIC
@@ -51,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(--lockstep always waits for the image topic and the Track publisher)")
     parser.add_argument("--wait-timeout", type=float, default=60.0,
                         help="seconds to wait for --wait-for subscribers (default %(default)s)")
+    parser.add_argument("--delay", type=float, default=1.0,
+                        help="seconds before playing when there is nothing to wait for, so that DDS discovers "
+                             "the subscribers first (default %(default)s)")
     parser.add_argument("--record", type=Path, metavar="BAG",
                         help="also record the Tracks of --track-topic into this new bag folder")
     parser.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap", help="format of --record")
@@ -95,6 +99,8 @@ def main(args: argparse.Namespace) -> int:
             wait_for.append(options.remaps.get(args.image_topic, args.image_topic))
         if wait_for:
             replayer.wait_for_subscribers(list(dict.fromkeys(wait_for)), args.wait_timeout)
+        elif args.delay > 0:
+            time.sleep(args.delay)  # messages published before discovery reach no one
         stats = replayer.play(stop)
         if recorder is not None and not args.lockstep:  # lockstep: every Track is in already
             _linger(recorder, args.linger)
@@ -124,7 +130,6 @@ def main(args: argparse.Namespace) -> int:
 
 def _linger(recorder, seconds: float, quiet: float = 1.0) -> None:
     """Wait until ``recorder`` got nothing new for ``quiet`` s, or ``seconds`` passed."""
-    import time
     deadline = time.monotonic() + seconds
     count, last_change = len(recorder), time.monotonic()
     while time.monotonic() < deadline and time.monotonic() - last_change < quiet:
