@@ -4,7 +4,8 @@
         image_topic:=/camera/color/image_raw events_topic:=/event_camera/events rviz:=true
 
 Arguments: params_file (default: the package's config/tracker.yaml), checkpoint (overrides the
-file's when given), namespace, image_topic, events_topic, event_frames_topic, use_sim_time, rviz.
+file's when given), namespace, image_topic, events_topic, event_frames_topic, use_sim_time,
+reliable_inputs, rviz.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
@@ -14,6 +15,8 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = "fetrack_ros"
+#: Node parameters set to "reliable" by reliable_inputs:=true.
+RELIABLE_INPUT_PARAMETERS = ("qos.image.reliability", "qos.events.reliability", "qos.event_frames.reliability")
 
 ARGUMENTS = {
     "params_file": (PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "tracker.yaml"]),
@@ -24,13 +27,18 @@ ARGUMENTS = {
     "events_topic": ("events", "Event topic (event_camera_msgs/EventPacket or legacy EventArray)"),
     "event_frames_topic": ("event_frames", "Pre-rendered event frames (event_input: event_frames)"),
     "use_sim_time": ("false", "Use /clock (bag replay)"),
+    "reliable_inputs": ("false", "Subscribe reliably (lossless bag replay); false = the params file's QoS "
+                                 "(best effort: connects to every driver)"),
     "rviz": ("false", "Start RViz with config/fetrack.rviz"),
 }
 
 
 def _tracker_node(context):
     value = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
-    overrides = {"use_sim_time": value("use_sim_time").lower() in ("true", "1", "yes")}
+    flag = lambda name: value(name).lower() in ("true", "1", "yes")  # noqa: E731
+    overrides = {"use_sim_time": flag("use_sim_time")}
+    if flag("reliable_inputs"):
+        overrides.update({name: "reliable" for name in RELIABLE_INPUT_PARAMETERS})
     if value("checkpoint"):
         overrides["checkpoint"] = value("checkpoint")
     return [Node(

@@ -75,7 +75,10 @@ def test_launch_file_names_existing_executables_files_and_parameters(path):
             f"CMakeLists.txt does not install {folder}/ into the share folder"
     # parameters handed to our node exist
     declared = {spec.name for spec in SPECS} | ROS_BUILTIN_PARAMETERS
-    for key in re.findall(r'overrides\["(\w+)"\]', path.read_text()):
+    keys = re.findall(r'overrides\["(\w+)"\]', path.read_text())
+    keys += [v for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "RELIABLE_INPUT_PARAMETERS"
+             for v in ast.literal_eval(n.value)]
+    for key in keys:
         assert key in declared, f"{path.name} sets undeclared parameter {key}"
 
 
@@ -96,7 +99,7 @@ def test_replay_launch_forwards_only_arguments_tracker_launch_declares():
     tracker = (REPO / "launch" / "tracker.launch.py").read_text()
     replay = ast.parse((REPO / "launch" / "replay.launch.py").read_text())
     forwarded = next(n for n in replay.body if isinstance(n, ast.Assign) and n.targets[0].id == "FORWARDED")
-    for name in ast.literal_eval(forwarded.value) + ("use_sim_time",):
+    for name in ast.literal_eval(forwarded.value) + ("use_sim_time", "reliable_inputs"):
         assert f'"{name}":' in tracker, f"tracker.launch.py does not declare {name}"
     assert {"ros2", "bag", "play", "--clock"} <= set(string_literals(replay))
 

@@ -21,6 +21,7 @@ with ``autostart`` (default) the node configures and activates itself.
 """
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ import numpy as np
 import rclpy
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType,
                                 SetParametersResult)
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
@@ -101,6 +103,7 @@ class TrackerNode(LifecycleNode):
         self._entities: list = []
         self._tracker: Tracker | None = None
         self._tracking = False
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
 
     # ------------------------------------------------------------------ parameters
     def _value(self, name: str):
@@ -209,8 +212,11 @@ class TrackerNode(LifecycleNode):
                (self.destroy_subscription, image_sub), (self.destroy_subscription, event_sub),
                (self.destroy_service, self.create_service(SetTarget, "~/set_target", self._on_set_target)),
                (self.destroy_service, self.create_service(Trigger, "~/reset", self._on_reset)),
-               (self.destroy_timer, self.create_timer(0.005, self._on_tick)),
-               (self.destroy_timer, self.create_timer(values["diagnostics_period"], self._publish_diagnostics))])
+               # wall-clock timers: with use_sim_time, ROS-time timers stop when the bag pauses or
+               # ends, and waiting images would never be released by max_wait
+               (self.destroy_timer, self.create_timer(0.005, self._on_tick, clock=self._steady)),
+               (self.destroy_timer, self.create_timer(values["diagnostics_period"], self._publish_diagnostics,
+                                                      clock=self._steady))])
         self._stop = False
         self._worker = threading.Thread(target=self._work, name="fetrack_worker", daemon=True)
         self._worker.start()
@@ -572,6 +578,9 @@ def main(args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # launchers often send SIGINT twice (to the process group and to the node): a second
+        # Ctrl-C must not turn the clean shutdown into a traceback
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if node is not None:
             node.stop_worker()
             node.destroy_node()
