@@ -84,6 +84,8 @@ def test_folder_bag_and_live_give_the_same_boxes_and_metrics(coesot, tmp_path):
     params = json.loads((tmp_path / "live" / "live" / "seq.params.yaml").read_text())["/**"]["ros__parameters"]
     assert params["use_sim_time"] is True and params["event_input"] == "event_frames"
     assert params["initial_box"] == list(offline[0]["boxes"][0])
+    # an offline run resuming in the live run's folder does not take the node's results for its own
+    assert _eval(["--bag", bag, "--gt-topic", "/ground_truth", "--out", tmp_path / "live", *MODEL]) == 2
 
 
 def _packet_bag(path, gt_topic="/ground_truth", log_latency_ns=40_000_000):

@@ -34,7 +34,7 @@ import numpy as np
 
 from fetrack_ros.evaluation.bags import BagSequence, open_reader, raw_header_stamp, read_messages
 from fetrack_ros.evaluation.rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE
-from fetrack_ros.evaluation.run import TRACKS_TOPIC, SequenceRun, save_run, score_runs
+from fetrack_ros.evaluation.run import CONFIG_FILE, TRACKS_TOPIC, SequenceRun, save_run, score_runs
 from fetrack_ros.evaluation.sequence import SourceError
 
 from . import parameters as P
@@ -375,6 +375,11 @@ def run_live_evaluation(sequences: list[BagSequence], options: LiveOptions, *, t
         raise ValueError(f"sequence names must be unique in one run (they name the result files): {names}")
     out_dir = Path(options.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # what made these results, in run.py's format: an offline run resuming here sees other settings
+    node_params = {**LIVE_DEFAULTS, **options.node_params}
+    (out_dir / CONFIG_FILE).write_text(json.dumps(
+        {"model": {"live_node": node_params},
+         "params": {k: node_params[k] for k in P.TRACKER_PARAM_NAMES if k in node_params}}, indent=1))
     runs = {}
     for sequence in sequences:
         run = track_bag_live(sequence, options, log)
@@ -383,7 +388,7 @@ def run_live_evaluation(sequences: list[BagSequence], options: LiveOptions, *, t
             log(f"{sequence.name}: {len(run)} Tracks, one every {np.median(run.frame_seconds) * 1e3:.1f} ms "
                 f"(median)")
         runs[sequence.name] = run
-    meta = {"mode": "live (tracker node, lockstep replay)", "node_parameters": {**LIVE_DEFAULTS, **options.node_params},
+    meta = {"mode": "live (tracker node, lockstep replay)", "node_parameters": node_params,
             "fps": "intervals between consecutive Tracks received in the lockstep replay"}
     summary, paths = score_runs(sequences, runs, out_dir, meta, title=title, label=label, log=log)
     return {"summary": summary, "report": paths, "runs": runs, "tracked": names, "resumed": []}
