@@ -191,10 +191,15 @@ def test_image_waits_at_most_max_wait_for_its_events(client, node):
     rgb, _, _ = load_sequence(1)
     (t,) = Stream.stretch(1)
     events, packets = Stream.packets(dots(), t)
-    client.publish_packets(packets)  # nothing after the window end: the stream never passes it
-    client.publish_image(rgb[0], image_ns(t))
-    assert client.wait_track(image_ns(t), timeout=30).num_events == len(events)
-    client.wait_diagnostic("images.incomplete_events", lambda v: v >= 1)
+    # on simulated time with no /clock (a paused or finished bag) max_wait must still expire
+    assert client.set_parameter("use_sim_time", True).successful
+    try:
+        client.publish_packets(packets)  # nothing after the window end: the stream never passes it
+        client.publish_image(rgb[0], image_ns(t))
+        assert client.wait_track(image_ns(t), timeout=30).num_events == len(events)
+        client.wait_diagnostic("images.incomplete_events", lambda v: v >= 1)
+    finally:
+        assert client.set_parameter("use_sim_time", False).successful
     still_tracking(client, node)
 
 

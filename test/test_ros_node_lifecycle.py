@@ -40,7 +40,8 @@ def unconfigured_node():
     if not FIXTURE_WEIGHTS.is_file():
         pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
     # the packaged params file, then the test's overrides
-    params = {**BASE_PARAMS, "autostart": False, "event_input": "event_frames", "max_wait": 0.2}
+    # event input and clock from the file: EventPackets, clock offset estimated from header stamps
+    params = {**BASE_PARAMS, "autostart": False, "max_wait": 1.0}
     proc = NodeProcess(params, extra_args=("--params-file", str(REPO / "config" / "tracker.yaml")),
                        ready="unconfigured")
     yield proc
@@ -61,29 +62,57 @@ def get_state(client) -> str:
     return client.call(GetState, "/tracker_node/get_state", GetState.Request()).current_state.label
 
 
+def header_clock_stream(n_frames: int, latency_us: int = 200):
+    """EVT3 packets (header stamp = first event's time + offset + a driver latency) and image stamps."""
+    import numpy as np
+
+    from fetrack_ros.events import make_events
+    from ros_node_harness import FRAME_NS, evt3_packets
+
+    offset_ns = 1_760_000_000 * 1_000_000_000
+    rng = np.random.default_rng(7)
+    frame_us = FRAME_NS // 1000
+    stamps, windows, counts = [], [], []
+    for k in range(n_frames + 1):
+        t1 = 2_000_000 + (k + 1) * frame_us
+        t = np.sort(rng.integers(t1 - frame_us, t1, 3000))
+        events = make_events(rng.integers(0, 346, 3000), rng.integers(0, 260, 3000), t, rng.integers(0, 2, 3000))
+        windows.append(evt3_packets(events, 346, 260, offset_ns + latency_us * 1000, seq_start=100 * k))
+        stamps.append(offset_ns + t1 * 1000)
+        counts.append(len(events))
+    return windows, stamps[:n_frames], counts[:n_frames]
+
+
 def test_params_yaml_is_accepted_and_lifecycle_drives_processing(unconfigured_node):
     from lifecycle_msgs.msg import Transition
 
-    rgb, frames, _ = load_sequence(1)
-    client = Client(name="lifecycle_client", wait_connected=False)
+    rgb, _, _ = load_sequence(1)
+    client = Client(name="lifecycle_client", event_input="event_packet", wait_connected=False)
     try:
         assert get_state(client) == "unconfigured"
         assert change_state(client, Transition.TRANSITION_CONFIGURE)
         assert get_state(client) == "inactive"
         client.wait_connected()
-        stamp = 1_760_000_000 * 1_000_000_000
-        client.publish_frame(frames[0], stamp)
-        client.publish_image(rgb[0], stamp)  # inactive: counted, no Track
+        windows, stamps, counts = header_clock_stream(4)
+        client.publish_image(rgb[0], stamps[0] - 10**9)  # inactive: counted, no Track
         client.wait_diagnostic("dropped.inactive", lambda v: v >= 1)
         assert change_state(client, Transition.TRANSITION_ACTIVATE)
         assert get_state(client) == "active"
-        for k in (1, 2):
-            client.publish_frame(frames[0], stamp + k)
-            client.publish_image(rgb[0], stamp + k)
-            assert client.wait_track(stamp + k).status == 0  # uninitialized: no initial_box in the file
+        client.publish_packets(windows[0])
+        tracks = []
+        for k, stamp in enumerate(stamps):
+            client.publish_packets(windows[k + 1])
+            client.publish_image(rgb[0], stamp)
+            tracks.append(client.wait_track(stamp))
+        assert all(t.status == 0 for t in tracks)  # uninitialized: the file sets no initial_box
+        # the clock offset estimated from header stamps puts each window's events in its window
+        # (up to the events of the 0.2 ms driver latency at the window edges)
+        for track, expected in zip(tracks[1:], counts[1:]):
+            assert abs(track.num_events - expected) <= 0.03 * expected, (track.num_events, expected)
+        assert client.count("images.incomplete_events") == 0
         assert change_state(client, Transition.TRANSITION_DEACTIVATE)
         assert get_state(client) == "inactive"
-        assert not client.tracks_for([stamp])[0]
+        assert not client.tracks_for([stamps[0] - 10**9])[0]
         assert unconfigured_node.alive(), unconfigured_node.output
     finally:
         client.close()
