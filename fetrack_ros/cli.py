@@ -15,6 +15,8 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("fetrack_ros.evaluation.eval_cli", "evaluate the tracker on dataset folders or bags"),
     "convert": ("fetrack_ros.evaluation.convert_cli", "convert dataset sequence folders into rosbag2 bags"),
+    "replay": ("fetrack_ros.ros.replay_cli",
+               "play a rosbag2 bag into ROS 2 with /clock (paced, or in lockstep with the tracker node)"),
     "train": ("fetrack_ros.training.cli", "train or fine-tune the network"),
 }
 
