@@ -171,8 +171,10 @@ def test_diagnostics_count_named_reasons_only():
     diag.count("dropped.bad_image")
     diag.count("dropped.bad_image", 2)
     diag.latency(12.0, 3.0)
+    diag.latency(13.0, None)  # no tracker call (no target): latency only
     snapshot = diag.snapshot()
-    assert snapshot["dropped.bad_image"] == "3" and snapshot["latency_ms.median"] == "12.00"
+    assert snapshot["dropped.bad_image"] == "3" and snapshot["latency_ms.max"] == "13.00"
+    assert snapshot["inference_ms.median"] == snapshot["inference_ms.max"] == "3.00"
     assert diag.dropped_total() == 3
     with pytest.raises(KeyError, match="unknown diagnostics reason"):
         diag.count("dropped.because")

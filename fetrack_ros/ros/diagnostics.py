@@ -93,10 +93,12 @@ class Diagnostics:
         with self._lock:
             self._rates[name].add(amount)
 
-    def latency(self, image_to_track_ms: float, inference_ms: float) -> None:
+    def latency(self, image_to_track_ms: float, inference_ms: float | None) -> None:
+        """One Track's latency (image stamp to publish, image clock) and its tracker call (None: none ran)."""
         with self._lock:
             self._latency_ms.append(image_to_track_ms)
-            self._inference_ms.append(inference_ms)
+            if inference_ms is not None:
+                self._inference_ms.append(inference_ms)
 
     def get(self, reason: str) -> int:
         with self._lock:

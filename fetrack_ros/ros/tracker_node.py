@@ -438,7 +438,7 @@ class TrackerNode(LifecycleNode):
             self._tracking = False
         if tracker.params is not params:
             tracker.params = params
-        started = time.perf_counter()
+        started, ran = time.perf_counter(), target is not None or self._tracking
         track = Track(header=job.image.header, status=Track.STATUS_UNINITIALIZED)
         track.num_events = len(job.events) if job.events is not None else 0
         if target is not None:
@@ -456,10 +456,9 @@ class TrackerNode(LifecycleNode):
             track.status = _STATUS[result.status.value]
             track.x, track.y, track.width, track.height = result.box
             track.confidence, track.template_updated = result.confidence, result.template_updated
-        inference_ms = (time.perf_counter() - started) * 1e3
+        inference_ms = (time.perf_counter() - started) * 1e3 if ran else None
         self._publish(track, rgb, event_frame)
-        latency_ms = (self.get_clock().now().nanoseconds - job.stamp_ns) / 1e6
-        self.diag.latency(latency_ms, inference_ms)
+        self.diag.latency((self.get_clock().now().nanoseconds - job.stamp_ns) / 1e6, inference_ms)
 
     def _event_frame(self, job: Job, rgb_hw) -> np.ndarray:
         """The event frame at the RGB size; a blank one (counted) when there is none or it does not fit."""
