@@ -35,9 +35,9 @@ $(STAMPS)/venv:
 	@touch $@
 
 # torch first and pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
-$(STAMPS)/packages: $(STAMPS)/venv requirements/core.txt requirements/dev.txt
+$(STAMPS)/packages: $(STAMPS)/venv $(wildcard requirements/*.txt)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -r requirements/dev.txt
+	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
 	@touch $@
 
 # Our messages, plus the test/demo copy of event_camera_msgs when the real one is absent.
