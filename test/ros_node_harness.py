@@ -75,7 +75,7 @@ class Client:
     """Test-side ROS node talking to the tracker node (call :meth:`close` at the end)."""
 
     def __init__(self, name: str = "node_test_client", event_input: str = "event_frames",
-                 wait_connected: bool = True) -> None:
+                 wait_connected: bool = True, compressed: bool = False) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
@@ -91,7 +91,11 @@ class Client:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
-        self.image_pub = self.node.create_publisher(Image, "image", qos)
+        from sensor_msgs.msg import CompressedImage
+
+        self.compressed = compressed
+        self.image_pub = (self.node.create_publisher(CompressedImage, "image/compressed", qos) if compressed
+                          else self.node.create_publisher(Image, "image", qos))
         self.publishers = [self.image_pub]
         if event_input == "event_frames":
             self.frame_pub = self.node.create_publisher(Image, "event_frames", qos)
@@ -141,7 +145,16 @@ class Client:
         return msg
 
     def publish_image(self, rgb, stamp_ns: int, encoding: str = "rgb8") -> None:
-        self.image_pub.publish(self.image_msg(rgb, stamp_ns, encoding))
+        if self.compressed:
+            import cv2
+            from sensor_msgs.msg import CompressedImage
+
+            msg = CompressedImage(format="png", data=cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))[1].tobytes())
+            msg.header.frame_id = "camera"
+            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
+            self.image_pub.publish(msg)
+        else:
+            self.image_pub.publish(self.image_msg(rgb, stamp_ns, encoding))
 
     def publish_frame(self, event_frame, stamp_ns: int) -> None:
         self.frame_pub.publish(self.image_msg(event_frame, stamp_ns, frame_id="event_camera"))

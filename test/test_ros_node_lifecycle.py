@@ -41,7 +41,8 @@ def unconfigured_node():
         pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
     # the packaged params file, then the test's overrides
     # event input and clock from the file: EventPackets, clock offset estimated from header stamps
-    params = {**BASE_PARAMS, "autostart": False, "max_wait": 1.0}
+    # images as sensor_msgs/CompressedImage (png) on image/compressed
+    params = {**BASE_PARAMS, "autostart": False, "max_wait": 1.0, "image_transport": "compressed"}
     proc = NodeProcess(params, extra_args=("--params-file", str(REPO / "config" / "tracker.yaml")),
                        ready="unconfigured")
     yield proc
@@ -87,7 +88,7 @@ def test_params_yaml_is_accepted_and_lifecycle_drives_processing(unconfigured_no
     from lifecycle_msgs.msg import Transition
 
     rgb, _, _ = load_sequence(1)
-    client = Client(name="lifecycle_client", event_input="event_packet", wait_connected=False)
+    client = Client(name="lifecycle_client", event_input="event_packet", wait_connected=False, compressed=True)
     try:
         assert get_state(client) == "unconfigured"
         assert change_state(client, Transition.TRANSITION_CONFIGURE)
