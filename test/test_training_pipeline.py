@@ -171,3 +171,11 @@ def test_synthetic_source_gives_the_same_event_frames_through_evt3():
     for i in range(len(direct)):
         assert np.array_equal(direct.event_frame(i), evt3.event_frame(i))
         assert np.array_equal(direct.rgb(i), evt3.rgb(i))
+
+
+@pytest.mark.parametrize("name", ["default_model.yaml", "finetune_coesot.yaml"])
+def test_example_configs_load(name):
+    config = TrainConfig.load(REPO / "fetrack_ros" / "training" / "configs" / name)
+    assert config.train.loss_weights.l1 == 14.0
+    from fetrack_ros.model import get_config
+    get_config(config.model.name, **config.model.overrides)   # a buildable model

@@ -14,6 +14,7 @@ alone writes checkpoints, logs and validates.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import math
 import os
@@ -54,7 +55,9 @@ def init_distributed(device_kind: str) -> DistInfo:
     if world <= 1:
         return DistInfo()
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device_kind == "cuda" else "gloo")
+        # Long timeout: the other ranks wait at a barrier while rank 0 validates and saves.
+        dist.init_process_group(backend="nccl" if device_kind == "cuda" else "gloo",
+                                timeout=datetime.timedelta(hours=2))
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
