@@ -145,7 +145,10 @@ def test_events_survive_the_evt3_path():
     from fetrack_ros.training.event_path import packetize, through_evt3
     seq = SyntheticSequence(6, SimConfig(**SMALL))
     frames = list(seq.frames())
-    assert len(packetize(np.concatenate([f.events for f in frames]))) > len(frames)  # ~1 ms packets
+    packets = packetize(np.concatenate([f.events for f in frames]))
+    assert len(packets) > len(frames)  # ~1 ms packets
+    starts = np.array([start for start, _ in packets])
+    assert (starts % 1_000_000 == 0).all() and (np.diff(starts) > 0).all()
     windows = through_evt3(seq, [f.events for f in frames])
     for frame, window in zip(frames, windows):
         assert len(window) == len(frame.events) > 0

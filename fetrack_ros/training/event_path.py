@@ -16,14 +16,19 @@ from ..events.evt3_encoder import encode_evt3
 from ..events.packets import make_decoder
 
 
-def packetize(events: np.ndarray, packet_us: int = 1000) -> list[bytes]:
-    """Time-sorted events -> EVT3 payloads of ``packet_us`` each (empty intervals send nothing)."""
+def packetize(events: np.ndarray, packet_us: int = 1000) -> list[tuple[int, bytes]]:
+    """Time-sorted events -> ``(start_ns, evt3_payload)`` per ``packet_us`` interval that has events.
+
+    ``start_ns`` is the interval's start (a driver stamps a packet when it starts filling it);
+    use it as the EventPacket's stamp when writing bags.
+    """
     if len(events) == 0:
         return []
     t_us = events["t"] // 1000
     edges = np.arange(int(t_us[0]) - int(t_us[0]) % packet_us, int(t_us[-1]) + packet_us + 1, packet_us)
     cuts = np.searchsorted(t_us, edges)
-    return [encode_evt3(events[a:b]) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    return [(int(edge) * 1000, encode_evt3(events[a:b]))
+            for edge, a, b in zip(edges[:-1], cuts[:-1], cuts[1:]) if b > a]
 
 
 def through_evt3(sequence, frame_events: list[np.ndarray], packet_us: int = 1000) -> list[np.ndarray]:
@@ -34,7 +39,7 @@ def through_evt3(sequence, frame_events: list[np.ndarray], packet_us: int = 1000
     cfg = sequence.config
     decoder = make_decoder("evt3", cfg.width, cfg.height)
     buffer = EventBuffer(max_span_ns=10**12)
-    for payload in packetize(np.concatenate(frame_events), packet_us):
+    for _, payload in packetize(np.concatenate(frame_events), packet_us):
         buffer.append(decoder.decode(payload))
     policy = WindowPolicy("between_frames", duration_ns=cfg.frame_period_us * 1000)
     return [buffer.window(*policy.window(int(stamp))) for stamp in sequence.stamps_ns]
