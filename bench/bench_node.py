@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.timing import median_seconds
 
 WIDTH, HEIGHT = 346, 260
 FRAME_NS = 33_000_000

@@ -43,13 +43,13 @@ from fetrack_ros.events import EventBuffer, RenderStats, WindowPolicy, render_ah
 from fetrack_ros.msg import Track
 from fetrack_ros.srv import SetTarget
 from fetrack_ros.tracking import Tracker
-from fetrack_ros.tracking.inputs import check_box, match_event_frame
+from fetrack_ros.tracking.inputs import match_event_frame
 
 from . import parameters as P
 from .annotate import annotate
-from .conversions import ImageConversionError, image_to_rgb, ns_to_stamp, rgb_to_image, stamp_to_ns
+from .conversions import ImageConversionError, image_to_rgb, rgb_to_image, stamp_to_ns
 from .diagnostics import Diagnostics, to_diagnostic_array
-from .event_input import EventDecoding, EventInputError, MissingPackageError, message_type
+from .event_input import EventDecoding, MissingPackageError, message_type
 from .model_loading import StartupError, load_model
 from .qos import qos_from_parameters
 from .synchronizer import EventFrameMatcher, PendingImages, window_passed
