@@ -114,6 +114,13 @@ def test_params_yaml_is_accepted_and_lifecycle_drives_processing(unconfigured_no
         assert change_state(client, Transition.TRANSITION_DEACTIVATE)
         assert get_state(client) == "inactive"
         assert not client.tracks_for([stamps[0] - 10**9])[0]
+        # cleanup releases model and interfaces; configure builds them again
+        assert change_state(client, Transition.TRANSITION_CLEANUP)
+        assert get_state(client) == "unconfigured"
+        client.spin_until(lambda: client.node.count_publishers("/tracker_node/track") == 0, 20, "the Track publisher to go")
+        assert change_state(client, Transition.TRANSITION_CONFIGURE)
+        assert get_state(client) == "inactive"
+        client.wait_connected()
         assert unconfigured_node.alive(), unconfigured_node.output
     finally:
         client.close()

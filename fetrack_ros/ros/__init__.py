@@ -1,5 +1,8 @@
-"""ROS 2 interface of fetrack_ros: the tracker node and its helpers (the only ROS-importing package).
+"""ROS 2 interface of fetrack_ros (the only package importing rclpy and the generated messages).
 
-Modules: :mod:`.tracker_node` (the lifecycle node), :mod:`.parameters`, :mod:`.qos`,
-:mod:`.conversions`, :mod:`.event_input`, :mod:`.synchronizer`, :mod:`.diagnostics`, :mod:`.annotate`.
+The tracker node: :mod:`.tracker_node` (lifecycle node, threads, services, publishing), built from
+:mod:`.parameters` (declarations, validation, params YAML), :mod:`.qos`, :mod:`.conversions`
+(Image/CompressedImage <-> numpy, stamps), :mod:`.event_input` (event messages -> events in the
+image clock), :mod:`.synchronizer` (images wait for their events), :mod:`.diagnostics`,
+:mod:`.annotate` (debug image) and :mod:`.model_loading`.
 """
