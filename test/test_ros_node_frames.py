@@ -165,3 +165,23 @@ def test_set_target_and_reset_services(client):
     assert run_sequence(client, rgb[2:], events[2:], stamps[2:])[0].status == 0
     client.wait_diagnostic("tracker.resets", lambda v: v >= 1)
     client.wait_diagnostic("targets.rejected", lambda v: v >= 1)
+
+
+def test_detections_are_published_when_vision_msgs_is_installed(client):
+    vision_msgs = pytest.importorskip("vision_msgs.msg", reason="vision_msgs not installed (optional output)")
+
+    received = []
+    sub = client.node.create_subscription(vision_msgs.Detection2DArray, "/tracker_node/detections", received.append, 10)
+    client.spin_until(lambda: client.node.count_publishers("/tracker_node/detections") > 0, 20, "~/detections")
+    rgb, events, box = load_sequence(2)
+    stamps = Stamps.take(2)
+    assert client.set_target(box, stamps[0]).success
+    tracks = run_sequence(client, rgb, events, stamps)
+    client.spin_until(lambda: len(received) >= 2, 20, "two Detection2DArray messages")
+    detection = received[-1].detections[0]
+    track = tracks[-1]
+    assert detection.bbox.center.position.x == pytest.approx(track.x + track.width / 2, abs=1e-4)
+    assert (detection.bbox.size_x, detection.bbox.size_y) == pytest.approx((track.width, track.height), abs=1e-4)
+    assert detection.results[0].hypothesis.score == pytest.approx(track.confidence, abs=1e-6)
+    assert received[-1].header.stamp == track.header.stamp
+    client.node.destroy_subscription(sub)
