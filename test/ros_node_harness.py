@@ -80,7 +80,7 @@ class Client:
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy
-        from sensor_msgs.msg import Image
+        from sensor_msgs.msg import CompressedImage, Image
 
         from fetrack_ros.msg import Track
 
@@ -91,8 +91,6 @@ class Client:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
-        from sensor_msgs.msg import CompressedImage
-
         self.compressed = compressed
         self.image_pub = (self.node.create_publisher(CompressedImage, "image/compressed", qos) if compressed
                           else self.node.create_publisher(Image, "image", qos))
