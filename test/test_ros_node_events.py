@@ -234,3 +234,18 @@ def test_newest_image_wins_when_the_model_is_slower(client, node):
     first = next(ts[0] for ts in client.tracks_for(stamps) if ts)
     assert first.status == Track.STATUS_TRACKING  # the target went to the first image processed
     still_tracking(client, node)
+
+
+def test_unconvertible_images_are_dropped_and_counted(client, node):
+    rgb, _, _ = load_sequence(1)
+    (t,) = Stream.stretch(1)
+    client.publish_packets(Stream.packets(dots(), t)[1] + Stream.packets(dots(), t + FRAME_US)[1])
+    bad = client.image_msg(rgb[0], image_ns(t))
+    bad.encoding = "32FC1"  # a depth image on the RGB topic
+    client.image_pub.publish(bad)
+    truncated = client.image_msg(rgb[0], image_ns(t) + 1000)
+    truncated.data = bytes(truncated.data)[:1000]
+    client.image_pub.publish(truncated)
+    client.wait_diagnostic("dropped.bad_image", lambda v: v >= 2)  # rejected on arrival: none queued
+    assert not client.tracks_for([image_ns(t), image_ns(t) + 1000])[0]
+    still_tracking(client, node)

@@ -10,8 +10,8 @@ from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
 from fetrack_ros.ros import parameters as P  # noqa: E402
 from fetrack_ros.ros.annotate import annotate  # noqa: E402
-from fetrack_ros.ros.conversions import (ImageConversionError, image_to_rgb, ns_to_stamp,  # noqa: E402
-                                         rgb_to_image, stamp_to_ns)
+from fetrack_ros.ros.conversions import (ImageConversionError, check_image_msg, image_to_rgb,  # noqa: E402
+                                         ns_to_stamp, rgb_to_image, stamp_to_ns)
 from fetrack_ros.ros.diagnostics import Diagnostics, RateMeter  # noqa: E402
 from fetrack_ros.ros.synchronizer import EventFrameMatcher, PendingImages, window_passed  # noqa: E402
 
@@ -81,6 +81,9 @@ def test_compressed_images_become_rgb():
 def test_bad_images_raise_a_clear_error(msg, match):
     with pytest.raises(ImageConversionError, match=match):
         image_to_rgb(msg)
+    if match != "32FC1":  # known layout, but not convertible to RGB: found by the conversion only
+        with pytest.raises(ImageConversionError, match=match):
+            check_image_msg(msg)
 
 
 def test_rgb_to_image_round_trip():

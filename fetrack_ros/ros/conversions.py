@@ -33,6 +33,38 @@ def ns_to_stamp(ns: int, stamp) -> object:
     return stamp
 
 
+def check_image_msg(msg) -> None:
+    """Cheap checks of an Image/CompressedImage (encoding known, sizes and data length consistent)
+    without converting it; raises :class:`ImageConversionError` like :func:`image_to_rgb`."""
+    if hasattr(msg, "format"):
+        if not len(msg.data):
+            raise ImageConversionError(f"compressed image ({msg.format!r}) has no data")
+        return
+    _image_layout(msg)
+
+
+def _image_layout(msg):
+    """(typestr, channels, row_bytes) of an Image message, after checking its fields."""
+    from rosbags.image.image import ImageError, to_cvtype
+
+    encoding = str(msg.encoding)
+    try:
+        _, _, typestr, channels = to_cvtype(encoding)
+    except ImageError as exc:
+        raise ImageConversionError(f"image encoding {encoding!r} is not supported ({exc})") from None
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    row_bytes = width * channels * np.dtype(typestr).itemsize
+    if height < 1 or width < 1:
+        raise ImageConversionError(f"image is empty: height={height}, width={width}")
+    if step < row_bytes:
+        raise ImageConversionError(f"image step {step} is smaller than a row of {width} px x {channels} "
+                                   f"channel(s) of {np.dtype(typestr)} ({row_bytes} bytes), encoding {encoding!r}")
+    if len(msg.data) < step * (height - 1) + row_bytes:
+        raise ImageConversionError(f"image data has {len(msg.data)} bytes, expected {step * height} "
+                                   f"(height {height} x step {step}), encoding {encoding!r}")
+    return typestr, channels, row_bytes
+
+
 def image_to_rgb(msg) -> np.ndarray:
     """An Image or CompressedImage message as a C-contiguous ``H x W x 3`` uint8 RGB array.
 
@@ -42,25 +74,12 @@ def image_to_rgb(msg) -> np.ndarray:
     """
     if hasattr(msg, "format"):
         return _compressed_to_rgb(msg)
-    from rosbags.image.image import ImageError, convert_color, to_cvtype
+    from rosbags.image.image import ImageError, convert_color
 
-    encoding = str(msg.encoding)
-    try:
-        _, _, typestr, channels = to_cvtype(encoding)
-    except ImageError as exc:
-        raise ImageConversionError(f"image encoding {encoding!r} is not supported ({exc})") from None
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    typestr, channels, row_bytes = _image_layout(msg)
+    encoding, height, width, step = str(msg.encoding), int(msg.height), int(msg.width), int(msg.step)
     dtype = np.dtype(typestr)
-    row_bytes = width * channels * dtype.itemsize
-    if height < 1 or width < 1:
-        raise ImageConversionError(f"image is empty: height={height}, width={width}")
-    if step < row_bytes:
-        raise ImageConversionError(f"image step {step} is smaller than a row of {width} px x {channels} "
-                                   f"channel(s) of {dtype} ({row_bytes} bytes), encoding {encoding!r}")
     data = np.frombuffer(msg.data, np.uint8)
-    if data.size < step * (height - 1) + row_bytes:
-        raise ImageConversionError(f"image data has {data.size} bytes, expected {step * height} "
-                                   f"(height {height} x step {step}), encoding {encoding!r}")
     rows = np.lib.stride_tricks.as_strided(data, (height, row_bytes), (step, 1))
     pixels = np.ascontiguousarray(rows).view(dtype)
     if dtype.itemsize > 1 and bool(msg.is_bigendian) != (sys.byteorder == "big"):

@@ -47,7 +47,7 @@ from fetrack_ros.tracking.inputs import match_event_frame
 
 from . import parameters as P
 from .annotate import annotate
-from .conversions import ImageConversionError, image_to_rgb, rgb_to_image, stamp_to_ns
+from .conversions import ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image, stamp_to_ns
 from .diagnostics import Diagnostics, to_diagnostic_array
 from .event_input import EventDecoding, MissingPackageError, message_type
 from .model_loading import StartupError, load_model
@@ -262,6 +262,12 @@ class TrackerNode(LifecycleNode):
         now = time.monotonic()
         self.diag.count("images.received")
         self.diag.rate("images")
+        try:
+            check_image_msg(msg)  # cheap: a bad image must not take a good one's place in the queue
+        except ImageConversionError as exc:
+            self.diag.count("dropped.bad_image")
+            self.get_logger().warning(f"image dropped: {exc}", throttle_duration_sec=5.0)
+            return
         if self._mode != "event_frames":
             self._decode_events()  # the buffer is up to date before the stamp checks
         stamp = stamp_to_ns(msg.header.stamp)
