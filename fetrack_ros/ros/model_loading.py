@@ -15,6 +15,7 @@ class StartupError(RuntimeError):
 class LoadedModel:
     model: object
     device: str
+    backend: str       # the selective-scan implementation that will run (cuda, torch, reference)
     description: str
 
 
@@ -81,11 +82,17 @@ def load_model(model: str, checkpoint: str, depth: int = 0, device: str = "auto"
                 if any(s in str(exc) for s in ("does not fit", "Missing key", "size mismatch")) else "")
         raise StartupError(f"checkpoint '{path}' cannot be loaded into model '{model}'"
                            f"{f' depth {depth}' if depth else ''}{hint}: {_one_line(exc)}") from None
+    from fetrack_ros.model.ops import resolve_backend
+
+    try:
+        backend = resolve_backend(scan_backend, torch.device(device))
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
     net = net.to(device=device, dtype=getattr(torch, _DTYPES[precision])).eval()
     config = getattr(net, "config", None)
     name = f"{config.name} depth {config.depth}" if config is not None else model
-    description = f"{name} from {path} on {device} ({precision})"
-    return LoadedModel(net, device, description)
+    description = f"{name} from {path} on {device} ({precision}, {backend} scan)"
+    return LoadedModel(net, device, backend, description)
 
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:

@@ -156,7 +156,7 @@ class TrackerNode(LifecycleNode):
         self._tracker = Tracker(loaded.model, self._tracker_params)
         self._tracking = False
         self.diag.info.update({"model": loaded.description, "device": loaded.device,
-                               "backend": values["scan_backend"], "event_input": self._mode})
+                               "backend": loaded.backend, "event_input": self._mode})
         box = P.initial_box(values["initial_box"])
         self._target: TargetRequest | None = TargetRequest(box, 0) if box else None
         self._reset_requested = False
