@@ -32,7 +32,7 @@ def test_pip_wheel_has_core_and_command(tmp_path):
                     "-w", str(tmp_path / "dist"), str(src)], check=True, capture_output=True, timeout=300)
     wheel = next((tmp_path / "dist").glob("fetrack_ros-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for package in ("model", "events", "tracking", "evaluation"):
+    for package in ("model", "events", "tracking", "evaluation", "messages"):
         assert f"fetrack_ros/{package}/__init__.py" in names, f"{package} missing from the wheel"
     # rosbags reads our message definitions from share/ when no ROS install provides them.
     assert any(n.endswith("data/share/fetrack_ros/msg/Track.msg") for n in names)

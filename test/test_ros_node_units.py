@@ -10,7 +10,7 @@ from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
 from fetrack_ros.ros import parameters as P  # noqa: E402
 from fetrack_ros.ros.annotate import annotate  # noqa: E402
-from fetrack_ros.ros.conversions import (ImageConversionError, check_image_msg, image_to_rgb,  # noqa: E402
+from fetrack_ros.messages import (ImageConversionError, check_image_msg, image_to_rgb,  # noqa: E402
                                          ns_to_stamp, rgb_to_image, stamp_to_ns)
 from fetrack_ros.ros.diagnostics import Diagnostics, RateMeter  # noqa: E402
 from fetrack_ros.ros.synchronizer import EventFrameMatcher, PendingImages, window_passed  # noqa: E402
@@ -216,7 +216,7 @@ def events_us(t_us):
 
 
 def test_event_decoding_maps_sensor_time_with_header_stamps():
-    from fetrack_ros.ros.event_input import EventDecoding
+    from fetrack_ros.messages import EventDecoding
 
     decoding = EventDecoding("event_packet", "header")
     offset = 1_700_000_000_000_000_000
@@ -227,7 +227,7 @@ def test_event_decoding_maps_sensor_time_with_header_stamps():
 
 
 def test_event_decoding_fixed_offset_and_errors():
-    from fetrack_ros.ros.event_input import EventDecoding, EventInputError
+    from fetrack_ros.messages import EventDecoding, EventInputError
 
     decoding = EventDecoding("event_packet", "fixed", fixed_offset_ns=5)
     events, _ = decoding.decode(packet(events_us([7]), 123456))
@@ -256,7 +256,7 @@ def test_mono_packets_decode_with_their_time_base():
     from event_camera_msgs.msg import EventPacket
 
     from fetrack_ros.events import encode_mono
-    from fetrack_ros.ros.event_input import EventDecoding
+    from fetrack_ros.messages import EventDecoding
 
     source = events_us([0, 0, 0])
     source["t"] = [5_000_000, 5_000_400, 5_001_000]  # ns
@@ -270,7 +270,7 @@ def test_mono_packets_decode_with_their_time_base():
 def test_legacy_event_arrays_decode_with_ros_time_stamps():
     from types import SimpleNamespace as Msg
 
-    from fetrack_ros.ros.event_input import EventDecoding
+    from fetrack_ros.messages import EventDecoding
 
     def event(x, y, sec, nanosec, polarity):
         return Msg(x=x, y=y, ts=Msg(sec=sec, nanosec=nanosec), polarity=polarity)
@@ -285,7 +285,7 @@ def test_legacy_event_arrays_decode_with_ros_time_stamps():
 def test_batched_evt3_decoding_equals_packet_by_packet():
     from ros_node_harness import evt3_packets
 
-    from fetrack_ros.ros.event_input import EventDecoding
+    from fetrack_ros.messages import EventDecoding
 
     rng = np.random.default_rng(5)
     n = 5000

@@ -6,7 +6,7 @@ A bag sequence pairs every message of the RGB topic (``sensor_msgs/Image`` or
 - event frames recorded as images (``Image`` / ``CompressedImage`` on the event topic) are paired
   with the RGB image of the nearest header stamp (within ``match_tolerance_ns``);
 - ``event_camera_msgs/EventPacket`` streams (evt3, mono, ...) are decoded, mapped to the image
-  clock and windowed exactly as the tracker node does (:class:`~fetrack_ros.ros.event_input.EventDecoding`,
+  clock and windowed exactly as the tracker node does (:class:`~fetrack_ros.messages.EventDecoding`,
   :class:`~fetrack_ros.events.EventBuffer`, :class:`~fetrack_ros.events.WindowPolicy`), and each
   image's window is rendered the Event-AHU way at the sensor geometry. An image is released once
   the stream has passed its window end (or the bag ends);
@@ -27,8 +27,8 @@ from typing import Iterator
 import numpy as np
 from rosbags.rosbag2 import Reader
 
-# Pure numpy/rosbags-image conversions shared with the node (that module imports no ROS).
-from ..ros.conversions import ImageConversionError, image_to_rgb, stamp_to_ns
+# The node's own message conversions, so a bag read here gives the node's pixels and events.
+from ..messages import EventDecoding, EventInputError, ImageConversionError, image_to_rgb, stamp_to_ns
 from .groundtruth import read_boxes
 from .rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE, TRACK, get_typestore
 from .sequence import Frame, Sequence, SourceError, check_frame_sizes
@@ -293,7 +293,6 @@ class BagSequence(Sequence):
 
     def _frames_from_packets(self, reader: Reader) -> Iterator[Frame]:
         from ..events import EventBuffer, WindowPolicy, render_ahu
-        from ..ros.event_input import EventDecoding, EventInputError
 
         gt = self.gt_xywh
         decoding = EventDecoding("event_packet", self.event_clock, self.event_offset_ns)

@@ -40,6 +40,8 @@ from std_msgs.msg import Float32
 from std_srvs.srv import Trigger
 
 from fetrack_ros.events import EventBuffer, RenderStats, WindowPolicy, render_ahu
+from fetrack_ros.messages import (EventDecoding, ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image,
+                                  stamp_to_ns)
 from fetrack_ros.msg import Track
 from fetrack_ros.srv import SetTarget
 from fetrack_ros.tracking import Tracker
@@ -47,9 +49,8 @@ from fetrack_ros.tracking.inputs import match_event_frame
 
 from . import parameters as P
 from .annotate import annotate
-from .conversions import ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image, stamp_to_ns
 from .diagnostics import Diagnostics, to_diagnostic_array
-from .event_input import EventDecoding, MissingPackageError, message_type
+from .event_input import MissingPackageError, message_type
 from .model_loading import StartupError, load_model
 from .qos import qos_from_parameters
 from .synchronizer import EventFrameMatcher, PendingImages, window_passed

@@ -1,8 +1,7 @@
-"""ROS message <-> numpy conversions at the node's boundary (no cv_bridge).
+"""Image messages <-> numpy (no cv_bridge), for the node, bag readers and converters.
 
 Works on rclpy messages and on ``rosbags`` messages alike (duck-typed on the fields):
 
-- stamps (``builtin_interfaces/Time``) <-> int64 nanoseconds;
 - ``sensor_msgs/Image`` (any encoding ``rosbags-image`` knows: rgb8, bgr8, rgba8, bgra8, mono8,
   mono16, bayer_*, yuv422 variants, ...) and ``sensor_msgs/CompressedImage`` -> ``H x W x 3`` uint8
   RGB, the package's image convention;
@@ -14,23 +13,9 @@ import sys
 
 import numpy as np
 
-NS_PER_S = 1_000_000_000
-
 
 class ImageConversionError(ValueError):
     """An image message that cannot be turned into an RGB array (the message says why)."""
-
-
-def stamp_to_ns(stamp) -> int:
-    """``builtin_interfaces/Time`` (``sec``, ``nanosec``) -> int nanoseconds."""
-    return int(stamp.sec) * NS_PER_S + int(stamp.nanosec)
-
-
-def ns_to_stamp(ns: int, stamp) -> object:
-    """Write int nanoseconds into the ``sec``/``nanosec`` of ``stamp`` (a Time message); return it."""
-    sec, nanosec = divmod(int(ns), NS_PER_S)
-    stamp.sec, stamp.nanosec = sec, nanosec
-    return stamp
 
 
 def check_image_msg(msg) -> None:
