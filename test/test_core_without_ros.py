@@ -39,3 +39,40 @@ def test_blocker_really_blocks_ros():
     result = subprocess.run([sys.executable, "-c", BLOCK_ROS + "import rclpy"], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "simulating a machine without ROS" in result.stderr
+
+
+ROS_MODULES = {"rclpy", "rosidl_runtime_py", "std_msgs", "sensor_msgs", "std_srvs", "diagnostic_msgs",
+               "event_camera_msgs", "vision_msgs", "launch", "launch_ros"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Absolute names of every module ``path`` imports, lazily imported ones included."""
+    import ast
+
+    package = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_module_outside_ros_imports_ros_even_lazily():
+    """Command-line entry points (``*cli.py``) sit above every layer and may start ROS parts
+    (``fetrack eval --live``); every other module outside ``ros/`` must not touch ROS."""
+    offenders = []
+    for path in sorted((REPO_ROOT / "fetrack_ros").rglob("*.py")):
+        if "ros" in path.relative_to(REPO_ROOT / "fetrack_ros").parts[:1] or path.name.endswith("cli.py"):
+            continue
+        for name in _imported_modules(path):
+            if name.split(".")[0] in ROS_MODULES or name.startswith(("fetrack_ros.ros", "fetrack_ros.msg",
+                                                                     "fetrack_ros.srv")):
+                offenders.append(f"{path.relative_to(REPO_ROOT)} imports {name}")
+    assert not offenders, "ROS imports outside fetrack_ros/ros/:\n" + "\n".join(offenders)
