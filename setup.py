@@ -29,7 +29,9 @@ setup(
     packages=find_packages(include=["fetrack_ros", "fetrack_ros.*"]),
     install_requires=["torch>=2.1"] + requirements("core.txt"),
     extras_require={"cuda": ["mamba-ssm", "causal-conv1d"]},
-    # Message definitions, for reading and writing bags with rosbags without a ROS install.
-    data_files=[("share/fetrack_ros/msg", glob("msg/*.msg"))],
+    # Message definitions (rosbags reads them without a ROS install) and the default model,
+    # found at run time by fetrack_ros.resources.find_shared.
+    data_files=[("share/fetrack_ros/msg", glob("msg/*.msg")),
+                ("share/fetrack_ros/resource", glob("resource/*.pt"))],
     entry_points={"console_scripts": ["fetrack = fetrack_ros.cli:main"]},
 )

@@ -8,14 +8,13 @@ any registry; its definition is fixed below).
 from __future__ import annotations
 
 import functools
-import os
-import sys
 from pathlib import Path
 
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore as _rosbags_typestore
 from rosbags.typesys.store import Typestore
 
-PACKAGE = "fetrack_ros"
+from ..resources import PACKAGE, find_shared
+
 TRACK = "fetrack_ros/msg/Track"
 EVENT_PACKET = "event_camera_msgs/msg/EventPacket"
 IMAGE = "sensor_msgs/msg/Image"
@@ -34,26 +33,9 @@ uint8[] events
 """
 
 
-def _msg_dir_candidates() -> list[Path]:
-    here = Path(__file__).resolve()
-    candidates = [here.parents[2] / "msg"]  # source checkout / editable install: <repo>/msg
-    # installed (colcon or pip data files): <prefix>/share/fetrack_ros/msg above site-packages
-    candidates += [parent / "share" / PACKAGE / "msg" for parent in here.parents]
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        if prefix:
-            candidates.append(Path(prefix) / "share" / PACKAGE / "msg")
-    candidates.append(Path(sys.prefix) / "share" / PACKAGE / "msg")
-    return candidates
-
-
 def find_msg_dir() -> Path:
     """The folder holding this package's ``Track.msg``; raises FileNotFoundError listing where it looked."""
-    candidates = _msg_dir_candidates()
-    for folder in candidates:
-        if (folder / "Track.msg").is_file():
-            return folder
-    looked = "\n  ".join(str(c) for c in dict.fromkeys(candidates))
-    raise FileNotFoundError(f"{PACKAGE} message definitions (Track.msg) not found; looked in:\n  {looked}")
+    return find_shared("msg/Track.msg").parent
 
 
 @functools.lru_cache(maxsize=None)

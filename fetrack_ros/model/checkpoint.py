@@ -209,3 +209,14 @@ def _find_state_dict(obj, path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"not a checkpoint: {path} holds a dict without a state dict "
                               f"(keys {keys}; looked for a dict of tensors or one of {STATE_DICT_ENTRIES})")
     raise CheckpointError(f"not a checkpoint: {path} holds a {type(obj).__name__}, not a state dict")
+
+
+def default_checkpoint() -> Path | None:
+    """The packaged default model (``resource/default_model.pt``, trained by ``fetrack train``
+    on synthetic sequences; see the README), or None when this install has none."""
+    from ..resources import DEFAULT_MODEL, find_shared
+
+    try:
+        return find_shared(DEFAULT_MODEL)
+    except FileNotFoundError:
+        return None
