@@ -72,7 +72,7 @@ bench: setup
 	$(IN_ENV) python -m bench.run
 
 demo: setup
-	$(IN_ENV) python -m fetrack_ros.demo
+	$(IN_ENV) fetrack demo
 
 clean:
 	rm -rf build log $(STAMPS) reports

@@ -13,6 +13,8 @@ import sys
 
 # name -> (module, one-line help). Add a line here to add a subcommand.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("fetrack_ros.ros.demo_cli",
+             "held-out synthetic bags through the tracker node, next to OpenCV CSRT (make demo)"),
     "eval": ("fetrack_ros.evaluation.eval_cli", "evaluate the tracker on dataset folders or bags"),
     "convert": ("fetrack_ros.evaluation.convert_cli", "convert dataset sequence folders into rosbag2 bags"),
     "replay": ("fetrack_ros.ros.replay_cli",
