@@ -250,9 +250,12 @@ class BagReplayer:
         """Bag topic -> published topic, for the replayed topics."""
         return {topic: self.options.remaps.get(topic, topic) for topic in self._by_topic}
 
-    def wait_for_subscribers(self, topics, timeout: float) -> None:
+    def wait_for_subscribers(self, topics, timeout: float, settle: float = 0.5) -> None:
         """Until each published topic in ``topics`` has a subscriber (and, with a Track waiter, the
-        Track subscription a publisher); :class:`ReplayError` naming the missing ones after ``timeout`` s."""
+        Track subscription a publisher); :class:`ReplayError` naming the missing ones after ``timeout`` s.
+
+        Then waits ``settle`` s more: discovery is two-sided, and a subscriber that has not yet
+        matched our publisher drops what it sends (seen here: the first EventPackets of a burst)."""
         deadline = time.monotonic() + timeout
         published = {self.options.remaps.get(t, t): pub for t, pub in self._publishers.items()}
         unknown = sorted(set(topics) - set(published))
@@ -263,6 +266,7 @@ class BagReplayer:
             if self.waiter is not None and not self.waiter.matched():
                 missing.append(f"a publisher of {self.options.track_topic}")
             if not missing:
+                time.sleep(settle)
                 return
             if time.monotonic() > deadline:
                 raise ReplayError(f"after {timeout:.0f} s still no subscriber on {', '.join(missing)}: is the "
