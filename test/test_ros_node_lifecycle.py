@@ -15,14 +15,13 @@ def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProc
                           cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("case", ["missing", "garbage", "wrong_depth", "no_checkpoint", "bad_value", "bad_type"])
+@pytest.mark.parametrize("case", ["missing", "garbage", "wrong_depth", "bad_value", "bad_type"])
 def test_failed_start_gives_one_line_and_nonzero_exit(case, tmp_path):
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint at all")
     args = {"missing": ["-p", "checkpoint:=/nonexistent/weights.pt"],
             "garbage": ["-p", f"checkpoint:={garbage}"],
             "wrong_depth": ["-p", f"checkpoint:={FIXTURE_WEIGHTS}", "-p", "model_depth:=3"],
-            "no_checkpoint": [],
             "bad_value": ["-p", "event_input:=carrier_pigeon"],
             "bad_type": ["-p", "template_update_threshold:=high"]}[case]
     result = run_node(*args)
@@ -31,8 +30,29 @@ def test_failed_start_gives_one_line_and_nonzero_exit(case, tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
     assert len(lines) == 1 and "cannot start" in lines[0], lines
     expected = {"missing": "does not exist", "garbage": "cannot be loaded", "wrong_depth": "model_depth",
-                "no_checkpoint": "checkpoint", "bad_value": "event_input", "bad_type": "template_update_threshold"}
+                "bad_value": "event_input", "bad_type": "template_update_threshold"}
     assert expected[case] in lines[0]
+
+
+def test_without_a_checkpoint_the_node_runs_the_packaged_default_model():
+    from fetrack_ros.model import default_checkpoint
+
+    packaged = default_checkpoint()
+    assert packaged is not None, "the packaged default model resource/default_model.pt is missing"
+    # The node prints "tracker_node active: <model> from <checkpoint> ..." once active.
+    node = NodeProcess({"scan_backend": "torch"}, ready=f"from {packaged}")
+    try:
+        assert node.alive()
+    finally:
+        node.stop()
+
+
+def test_no_checkpoint_and_no_packaged_model_is_a_clear_startup_error(monkeypatch):
+    from fetrack_ros.ros import model_loading
+
+    monkeypatch.setattr(model_loading, "default_checkpoint", lambda: None)
+    with pytest.raises(model_loading.StartupError, match="no checkpoint configured and no packaged default model"):
+        model_loading.load_model("auto", "")
 
 
 @pytest.fixture(scope="module")
