@@ -27,6 +27,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["fetrack_ros", "fetrack_ros.*"]),
+    package_data={"fetrack_ros.training": ["configs/*.yaml"]},
     install_requires=["torch>=2.1"] + requirements("core.txt"),
     extras_require={"cuda": ["mamba-ssm", "causal-conv1d"]},
     # Message definitions (rosbags reads them without a ROS install) and the default model,

@@ -34,8 +34,10 @@ def test_pip_wheel_has_core_and_command(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for package in ("model", "events", "tracking", "evaluation", "messages"):
         assert f"fetrack_ros/{package}/__init__.py" in names, f"{package} missing from the wheel"
+    assert "fetrack_ros/training/configs/default_model.yaml" in names
     # rosbags reads our message definitions from share/ when no ROS install provides them.
     assert any(n.endswith("data/share/fetrack_ros/msg/Track.msg") for n in names)
+    assert any(n.endswith("data/share/fetrack_ros/resource/default_model.pt") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "fetrack = fetrack_ros.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
