@@ -10,7 +10,7 @@ from fetrack_ros.training.simulator import SimConfig, benchmark_sequences
 def test_demo_bag_holds_the_simulated_sequence(tmp_path):
     sequence = benchmark_sequences(1, config=SimConfig(num_frames=6))[0]
     frames = list(sequence.frames())
-    bag = BagSequence(write_sequence_bag(sequence, tmp_path / "seq"), rgb_topic=DEFAULT_RGB_TOPIC,
+    bag = BagSequence(write_sequence_bag(sequence, frames, tmp_path / "seq"), rgb_topic=DEFAULT_RGB_TOPIC,
                       event_topic=DEFAULT_EVENT_PACKET_TOPIC, gt_topic=DEFAULT_GT_TOPIC)
     read = list(bag.frames())
     assert len(read) == len(frames) == 6
@@ -25,7 +25,7 @@ def test_demo_bag_holds_the_simulated_sequence(tmp_path):
 
 def test_csrt_baseline_starts_on_the_ground_truth_and_follows_an_easy_target():
     sequence = benchmark_sequences(1, config=SimConfig(num_frames=10))[0]  # seed 1e6: normal RGB
-    boxes, seconds = track_csrt(sequence)
+    boxes, seconds = track_csrt(list(sequence.frames()))
     assert boxes.shape == (10, 4) and seconds.shape == (9,)
     np.testing.assert_allclose(boxes[0], sequence.gt_xywh[0])
     centers = boxes[:, :2] + boxes[:, 2:] / 2

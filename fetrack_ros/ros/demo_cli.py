@@ -7,7 +7,8 @@
    clock, header stamps in ROS time), ground truth as ``fetrack_ros/Track`` on ``/ground_truth``.
 3. Replays every bag through the real ``tracker_node`` over DDS (``fetrack eval --live``), with
    the packaged default model, records its Tracks and scores them.
-4. Tracks the same RGB frames with OpenCV's CSRT (RGB only) as the reference point, and prints
+4. Tracks the same RGB frames with OpenCV's CSRT (RGB only; done in step 1, on the frames that were
+   simulated for the bags) as the reference point, and prints
    both tables, overall and split by RGB condition, with the paths of the plots and bags.
 """
 from __future__ import annotations
@@ -39,10 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weights for the node (default: the packaged default model)")
 
 
-def write_sequence_bag(sequence: SyntheticSequence, path: Path) -> Path:
-    """One simulated sequence as a bag (RGB images, EVT3 packets, ground truth), in log-time order."""
+def write_sequence_bag(sequence: SyntheticSequence, frames: list, path: Path) -> Path:
+    """One simulated sequence (``frames``: its ``frames()``) as a bag (RGB images, EVT3 packets,
+    ground truth), in log-time order."""
     cfg = sequence.config
-    frames = list(sequence.frames())
     events = np.concatenate([f.events for f in frames])
     messages = [(start_ns + ROS_TIME_BASE_NS, 0, ("events", seq, payload))
                 for seq, (start_ns, payload) in enumerate(packetize(events))]
@@ -59,14 +60,13 @@ def write_sequence_bag(sequence: SyntheticSequence, path: Path) -> Path:
     return path
 
 
-def track_csrt(sequence: SyntheticSequence) -> tuple[np.ndarray, np.ndarray]:
-    """OpenCV CSRT on the RGB frames from the first ground-truth box: ``(boxes (N, 4), seconds (N-1,))``.
+def track_csrt(frames: list) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV CSRT on the RGB ``frames`` from the first ground-truth box: ``(boxes (N, 4), seconds (N-1,))``.
 
     A frame where CSRT reports failure keeps its previous box (what a user of it would publish).
     """
     import cv2
 
-    frames = list(sequence.frames())
     tracker = cv2.TrackerCSRT.create()
     box = frames[0].gt_xywh.astype(np.float64)
     tracker.init(np.ascontiguousarray(frames[0].rgb[..., ::-1]), tuple(int(round(v)) for v in box))
@@ -106,11 +106,16 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     sequences = benchmark_sequences(args.sequences, config=SimConfig(num_frames=args.frames))
     degraded = {s.name: s.degraded for s in sequences}
-    print(f"[demo] 1/4 simulating {len(sequences)} held-out sequences x {args.frames} frames "
-          f"({sum(degraded.values())} with degraded RGB) and writing them as bags to {out / 'bags'}", flush=True)
-    bag_paths = [write_sequence_bag(s, out / "bags" / s.name) for s in sequences]
+    print(f"[demo] 1/3 simulating {len(sequences)} held-out sequences x {args.frames} frames "
+          f"({sum(degraded.values())} with degraded RGB), writing them as bags to {out / 'bags'} and "
+          f"tracking their RGB frames with OpenCV CSRT", flush=True)
+    bag_paths, csrt = [], {}
+    for s in sequences:  # simulated once: the bag and the CSRT baseline see the same frames
+        frames = list(s.frames())
+        bag_paths.append(write_sequence_bag(s, frames, out / "bags" / s.name))
+        csrt[s.name] = track_csrt(frames)
 
-    print(f"[demo] 2/4 replaying the bags through tracker_node (checkpoint {checkpoint})", flush=True)
+    print(f"[demo] 2/3 replaying the bags through tracker_node (checkpoint {checkpoint})", flush=True)
     bags = [BagSequence(p, rgb_topic=DEFAULT_RGB_TOPIC, event_topic=DEFAULT_EVENT_PACKET_TOPIC,
                         gt_topic=DEFAULT_GT_TOPIC) for p in bag_paths]
     try:
@@ -123,15 +128,13 @@ def main(args: argparse.Namespace) -> int:
     node_results = {s.name: metrics.evaluate_sequence(live["runs"][s.name].boxes, s.gt_xywh) for s in sequences}
     node_fps = metrics.fps(np.concatenate([live["runs"][s.name].frame_seconds for s in sequences]))
 
-    print("[demo] 3/4 OpenCV CSRT (RGB only) on the same frames", flush=True)
-    csrt = {s.name: track_csrt(s) for s in sequences}
     csrt_results = {name: metrics.evaluate_sequence(boxes, s.gt_xywh)
                     for (name, (boxes, _)), s in zip(csrt.items(), sequences)}
     csrt_fps = metrics.fps(np.concatenate([sec for _, sec in csrt.values()]))
     report.write_report(out / "csrt", csrt_results, overall_fps=csrt_fps, title="OpenCV CSRT (RGB only)",
                         label="CSRT", meta={"tracker": "cv2.TrackerCSRT, default parameters, RGB frames"})
 
-    print("[demo] 4/4 results", flush=True)
+    print("[demo] 3/3 results", flush=True)
     summaries = {"fetrack (node, RGB + events)": metrics.summarize(list(node_results.values())),
                  "CSRT (RGB only)": metrics.summarize(list(csrt_results.values()))}
     plots = [report.plot_success(summaries, out / "success.png", "Held-out synthetic benchmark"),

@@ -39,10 +39,8 @@ def resolve_device(device: str) -> str:
 
 def default_checkpoint() -> str | None:
     """The packaged default weights, when a packaged model is installed (else None)."""
-    try:
-        from fetrack_ros.model import default_checkpoint as packaged
-    except ImportError:
-        return None
+    from fetrack_ros.model import default_checkpoint as packaged
+
     path = packaged()
     return str(path) if path else None
 

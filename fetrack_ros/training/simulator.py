@@ -165,8 +165,10 @@ def make_scene(rng: np.random.Generator, config: SimConfig, settings: CameraSett
     return Scene(H, W, background, camera, zoom, layers, len(behind), settings.illumination)
 
 
-def clip_box(box: np.ndarray, height: int, width: int) -> np.ndarray:
-    """``[x, y, w, h]`` clipped to the image; zero size when nothing is inside."""
+def visible_box(box: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The part of ``[x, y, w, h]`` inside the image; zero size when nothing is inside.
+
+    (Not the tracker's ``clip_box``, which keeps a margin of the box inside the image.)"""
     x1, y1 = max(0.0, box[0]), max(0.0, box[1])
     x2, y2 = min(float(width), box[0] + box[2]), min(float(height), box[1] + box[3])
     return np.array([x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1)])
@@ -191,7 +193,7 @@ class SyntheticSequence(Sequence):
         self.name = f"synthetic_{self.seed:06d}_{self.condition}"
         cfg = self.config
         self.stamps_ns = (np.arange(1, cfg.num_frames + 1, dtype=np.int64) * cfg.frame_period_us * NS_PER_US)
-        self._gt = np.stack([clip_box(self.scene.target_box(t * 1e-9), cfg.height, cfg.width) for t in self.stamps_ns])
+        self._gt = np.stack([visible_box(self.scene.target_box(t * 1e-9), cfg.height, cfg.width) for t in self.stamps_ns])
         self.substeps = self._substeps()
 
     def __len__(self) -> int:
