@@ -313,23 +313,31 @@ class BagSequence(Sequence):
             return Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame, events=events,
                          gt_xywh=None if gt is None else gt[i].copy())
 
+        packets: list = []  # event packets since the last image, decoded together
+
+        def flush() -> None:
+            # One decode_many call and one buffer append per image interval instead of one per
+            # packet (~33 at 1 kHz): what the node does with the packets queued between frames.
+            chunks, _, errors = decoding.decode_many(packets)
+            packets.clear()
+            for exc in errors:  # skipped and counted, as the node does
+                self.skipped_packets[exc.reason] = self.skipped_packets.get(exc.reason, 0) + 1
+            for chunk in chunks:  # one per run: a stream restart between runs must reach the buffer
+                buffer.append(chunk)
+
         rgb_i = 0
         for connection, _, raw in read_messages(reader, self._rgb_conns + self._event_conns, self.path,
                                                  "images and event packets"):
             msg = self._deserialize(connection, raw)
-            if connection.id in rgb_conn_ids:
-                pending.append((rgb_i, msg, policy.window(int(self.stamps_ns[rgb_i]))))
-                rgb_i += 1
-            else:
-                try:
-                    events, _ = decoding.decode(msg)
-                except EventInputError as exc:  # skipped and counted, as the node does
-                    self.skipped_packets[exc.reason] = self.skipped_packets.get(exc.reason, 0) + 1
-                    continue
-                if len(events):
-                    buffer.append(events)
+            if connection.id not in rgb_conn_ids:
+                packets.append(msg)
+                continue
+            flush()
+            pending.append((rgb_i, msg, policy.window(int(self.stamps_ns[rgb_i]))))
+            rgb_i += 1
             while pending and buffer.t_last is not None and buffer.t_last >= pending[0][2][1]:
                 yield release(pending.popleft())
+        flush()
         while pending:  # the bag ended: the last windows get what was recorded
             yield release(pending.popleft())
         if rgb_i != len(self):

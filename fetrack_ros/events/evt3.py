@@ -162,6 +162,7 @@ class Evt3Decoder:
         self._vpol = 0
         self.triggers = np.zeros(0, TRIGGER_DTYPE)
         self.packet_start_time_ns: int | None = None
+        self.packet_starts = np.zeros((0, 2), np.int64)  # see decode(packet_offsets=...)
         if counters:
             self.stats = Evt3Stats()
 
@@ -180,7 +181,7 @@ class Evt3Decoder:
         events = self.decode(data, time_base)
         return events, self.triggers
 
-    def decode(self, data, time_base: int = 0) -> np.ndarray:
+    def decode(self, data, time_base: int = 0, packet_offsets=()) -> np.ndarray:
         """Decode one packet and return its CD events; its triggers go to :attr:`triggers`.
 
         ``time_base`` (EventPacket.time_base) is ignored, as by the reference: EVT3 carries
@@ -189,6 +190,12 @@ class Evt3Decoder:
         :attr:`packet_start_time_ns` is set to the sensor time in effect when the packet began
         (the time before it, or its synchronising time pair; None while unsynchronised): the
         sensor-side time to pair with the packet's header stamp in :class:`ClockOffsetEstimator`.
+
+        ``packet_offsets``: when ``data`` is several consecutive packets joined (one call instead
+        of one per packet), the word offsets (ascending, > 0) at which the second, third, ...
+        packet begin. :attr:`packet_starts` then holds, per packet, the index of its first event
+        in the returned array and its start time as above (-1 for a packet that began before
+        the stream synchronised), so the packets' events and clock observations stay apart.
         """
         words = as_words(data, self.stats)
         self.stats.words += len(words)
@@ -197,6 +204,13 @@ class Evt3Decoder:
         if not self._synced:
             start = self._synchronise(words)
         self.packet_start_time_ns = self.time_ns
+        # Per packet [first event index, start time ns or -1]. Packets that begin inside the
+        # synchronised words are filled in chunk by chunk below.
+        boundaries = np.concatenate([[0], np.asarray(packet_offsets, np.int64)])
+        now = -1 if self.packet_start_time_ns is None else self.packet_start_time_ns
+        self.packet_starts = np.zeros((len(boundaries), 2), np.int64)
+        self.packet_starts[:, 1] = np.where(boundaries >= start, now, -1)
+        self.packet_starts[0, 1] = now
         words = words[start:]
         if not len(words):
             return np.zeros(0, EVENT_DTYPE)
@@ -224,7 +238,11 @@ class Evt3Decoder:
                 grown[:filled] = events[:filled]
                 events = grown
             if len(chunk):
-                filled, part_triggers = self._decode_synced(chunk, codes, histogram, events, filled)
+                inside = (boundaries >= start + i) & (boundaries < start + i + len(chunk))
+                inside[0] = False  # the first packet's start is known already
+                filled, part_triggers, self.packet_starts[inside] = self._decode_synced(
+                    chunk, codes, histogram, events, filled, boundaries[inside] - (start + i))
+                self.packet_starts[boundaries >= start + i + len(chunk)] = (filled, self.time_ns)
                 if len(part_triggers):
                     triggers.append(part_triggers)
             if first_bad is not None:
@@ -316,10 +334,12 @@ class Evt3Decoder:
         return stop
 
     def _decode_synced(self, words: np.ndarray, codes: np.ndarray, histogram: np.ndarray,
-                       out: np.ndarray, filled: int) -> tuple[int, np.ndarray]:
+                       out: np.ndarray, filled: int, boundaries: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
         """Decode words of a synchronised stream into ``out[filled:]``; update the carried state.
 
-        Returns the new fill level of ``out`` and the triggers.
+        Returns the new fill level of ``out``, the triggers and, for each word index in
+        ``boundaries`` (ascending), ``[index in out of the first event from that word on, time
+        in effect there (ns)]``.
 
         Words split into event words (ADDR_X, VECT_12, VECT_8) and the others ("state" words:
         ADDR_Y, time, VECT_BASE_X, triggers, ignored). The y and time in effect are computed
@@ -367,14 +387,25 @@ class Evt3Decoder:
                     else _NO_TRIGGERS)
         event_y = y_table.take(table_index)
         event_t = time_table.take(table_index)
+        # events (before the geometry filter) from the event words before each boundary
+        at_boundaries = np.empty((len(boundaries), 2), np.int64)
+        at_boundaries[:, 1] = time_table.take(np.searchsorted(state_pos, boundaries))
+        events_before = np.searchsorted(event_pos, boundaries)
         if has_vectors or histogram[VECT_BASE_X]:
             x, counts, pol = self._expand_vectors(words, codes, event_pos)
-            filled = self._pack(x, np.repeat(event_y, counts), np.repeat(event_t, counts), pol,
-                                out, filled)
+            if len(boundaries):
+                events_before = np.concatenate([[0], np.cumsum(counts)]).take(events_before)
+            first = filled
+            filled, kept = self._pack(x, np.repeat(event_y, counts), np.repeat(event_t, counts), pol,
+                                      out, filled)
         else:
             xw = words.take(event_pos)
-            filled = self._pack(xw & 0x7FF, event_y, event_t, (xw >> 11) & 1, out, filled)
-        return filled, triggers
+            first = filled
+            filled, kept = self._pack(xw & 0x7FF, event_y, event_t, (xw >> 11) & 1, out, filled)
+        if kept is not None and len(boundaries):  # out-of-geometry events were dropped
+            events_before = np.concatenate([[0], np.cumsum(kept)]).take(events_before)
+        at_boundaries[:, 0] = first + events_before
+        return filled, triggers, at_boundaries
 
     def _triggers(self, state_words, state_codes, time_table) -> np.ndarray:
         """EXT_TRIGGER words among the state words; ``time_table[j + 1]`` = time at state word j."""
@@ -427,8 +458,11 @@ class Evt3Decoder:
         x[from_vec] = (x[from_vec] + bit) & 0xFFFF
         return x, counts, np.repeat(pol, counts)
 
-    def _pack(self, x, y, t, p, out: np.ndarray, filled: int) -> int:
-        """Drop events outside the geometry, count polarities, write to ``out[filled:]``."""
+    def _pack(self, x, y, t, p, out: np.ndarray, filled: int) -> tuple[int, np.ndarray | None]:
+        """Drop events outside the geometry, count polarities, write to ``out[filled:]``.
+
+        Returns the new fill level and the keep mask (None when every event was kept)."""
+        keep = None
         if len(x) and (x.max() >= self.width or y.max() >= self.height):
             keep = (x < self.width) & (y < self.height)
             self.stats.out_of_geometry += len(x) - int(np.count_nonzero(keep))
@@ -438,4 +472,4 @@ class Evt3Decoder:
         on = int(np.count_nonzero(p))
         self.stats.events_on += on
         self.stats.events_off += len(x) - on
-        return filled + len(x)
+        return filled + len(x), keep

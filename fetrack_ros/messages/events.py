@@ -95,7 +95,10 @@ class EventDecoding:
         key, first = run[0]
         if self.mode != "event_packet":
             for _, msg in run:
-                self._add(_legacy_events(msg), stamp_to_ns(msg.header.stamp), None, chunks)
+                events = _legacy_events(msg)
+                self._to_image_clock(events, stamp_to_ns(msg.header.stamp), None)
+                if len(events):
+                    chunks.append(events)
             return 0
         decoder = self._decoders.get(key)
         if decoder is None:
@@ -104,30 +107,44 @@ class EventDecoding:
             except (ValueError, ImportError) as exc:
                 errors.extend(EventInputError("events.unknown_encoding", str(exc)) for _ in run)
                 return 0
-        odd = 0
+        headers = [stamp_to_ns(msg.header.stamp) for _, msg in run]
+        odd, offsets = 0, ()
         if len(run) == 1:
             payload = np.frombuffer(first.events, np.uint8)
         else:
             parts = [np.frombuffer(msg.events, np.uint8) for _, msg in run]
             odd = sum(len(part) % 2 for part in parts)
             payload = np.concatenate([part[:len(part) // 2 * 2] for part in parts])
+            offsets = np.cumsum([len(part) // 2 for part in parts])[:-1]  # words
         before = _problem_count(decoder)
         try:
-            events = decoder.decode(payload, int(first.time_base))
+            events = decoder.decode(payload, int(first.time_base), packet_offsets=offsets) if len(run) > 1 \
+                else decoder.decode(payload, int(first.time_base))
         except EventDecodeError as exc:
             errors.append(EventInputError("events.malformed_packet", f"{key[0]} packet seq {first.seq}: {exc}"))
             return 0
-        self._add(events, stamp_to_ns(first.header.stamp), decoder.packet_start_time_ns, chunks)
+        if len(run) == 1:
+            packets = [(headers[0], decoder.packet_start_time_ns, events)]
+        else:
+            # Each packet gets its own clock observation and offset, on its slice of the events:
+            # the same times as decoding packet by packet, however the packets were batched.
+            ends = [*decoder.packet_starts[1:, 0], len(events)]
+            packets = [(header, None if sensor_start < 0 else int(sensor_start), events[begin:end])
+                       for header, (begin, sensor_start), end in zip(headers, decoder.packet_starts, ends)]
+        for header, sensor_start, part in packets:
+            self._to_image_clock(part, header, sensor_start)
+        if len(events):
+            chunks.append(events)
         return int(odd > 0 or _problem_count(decoder) != before)
 
-    def _add(self, events: np.ndarray, header_ns: int, sensor_start, chunks: list) -> None:
-        """Map sensor time to image time and keep the events (nothing to do for none)."""
+    def _to_image_clock(self, events: np.ndarray, header_ns: int, sensor_start: int | None) -> None:
+        """Add the sensor-to-image offset to one packet's event times, in place, after feeding
+        the clock its observation (a packet without events observes nothing, as before)."""
         if not len(events):
             return
         if self.clock.fixed_offset_ns is None:
             self.clock.update(header_ns, sensor_start if sensor_start is not None else int(events["t"][0]))
         events["t"] += self.clock.offset_ns
-        chunks.append(events)
 
 
 def _problem_count(decoder) -> int:
