@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections import deque
 from pathlib import Path
 from typing import Iterator
 
@@ -292,26 +291,24 @@ class BagSequence(Sequence):
             raise SourceError(f"bag {self.path} changed while reading: {rgb_i} RGB images read, {len(self)} indexed")
 
     def _frames_from_packets(self, reader: Reader) -> Iterator[Frame]:
-        from ..events import EventBuffer, WindowPolicy, render_ahu
+        from ..events import WindowCutter, WindowPolicy, render_ahu
 
         gt = self.gt_xywh
         decoding = EventDecoding("event_packet", self.event_clock, self.event_offset_ns)
-        buffer = EventBuffer()
+        cutter = WindowCutter()
         policy = dataclasses.replace(self.window) if self.window is not None else WindowPolicy()
         self.skipped_packets = {}
         rgb_conn_ids = {c.id for c in self._rgb_conns}
-        pending: deque = deque()  # (index, RGB message, window) waiting for the stream to pass the window
         sizes = None
 
-        def release(item) -> Frame:
+        def release(ready) -> Iterator[Frame]:
             nonlocal sizes
-            i, msg, (t0, t1) = item
-            rgb = image_msg_to_rgb(msg)
-            events = buffer.window(t0, t1)
-            event_frame = render_ahu(events, *(decoding.geometry or self.sensor_hw))
-            sizes = check_frame_sizes(sizes, rgb, event_frame, f"bag {self.path} frame {i}")
-            return Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame, events=events,
-                         gt_xywh=None if gt is None else gt[i].copy())
+            for (i, msg), events in ready:
+                rgb = image_msg_to_rgb(msg)
+                event_frame = render_ahu(events, *(decoding.geometry or self.sensor_hw))
+                sizes = check_frame_sizes(sizes, rgb, event_frame, f"bag {self.path} frame {i}")
+                yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
+                            events=events, gt_xywh=None if gt is None else gt[i].copy())
 
         packets: list = []  # event packets since the last image, decoded together
 
@@ -323,7 +320,7 @@ class BagSequence(Sequence):
             for exc in errors:  # skipped and counted, as the node does
                 self.skipped_packets[exc.reason] = self.skipped_packets.get(exc.reason, 0) + 1
             for chunk in chunks:  # one per run: a stream restart between runs must reach the buffer
-                buffer.append(chunk)
+                cutter.add_events(chunk)
 
         rgb_i = 0
         for connection, _, raw in read_messages(reader, self._rgb_conns + self._event_conns, self.path,
@@ -333,12 +330,10 @@ class BagSequence(Sequence):
                 packets.append(msg)
                 continue
             flush()
-            pending.append((rgb_i, msg, policy.window(int(self.stamps_ns[rgb_i]))))
+            cutter.add_window((rgb_i, msg), policy.window(int(self.stamps_ns[rgb_i])))
             rgb_i += 1
-            while pending and buffer.t_last is not None and buffer.t_last >= pending[0][2][1]:
-                yield release(pending.popleft())
+            yield from release(cutter.ready())
         flush()
-        while pending:  # the bag ended: the last windows get what was recorded
-            yield release(pending.popleft())
+        yield from release(cutter.finish())  # the bag ended: the last windows get what was recorded
         if rgb_i != len(self):
             raise SourceError(f"bag {self.path} changed while reading: {rgb_i} RGB images read, {len(self)} indexed")

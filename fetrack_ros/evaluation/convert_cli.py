@@ -6,8 +6,11 @@ Example::
 
 Topics (defaults = the tracker node's inputs, so ``ros2 bag play`` feeds it directly):
 ``/image`` and ``/event_frames`` (sensor_msgs/Image rgb8, or CompressedImage png with
-``--compressed``) and ``/ground_truth`` (fetrack_ros/msg/Track). Evaluate a converted bag with
-``fetrack eval --bag bags/<seq> --gt-topic /ground_truth``.
+``--compressed``) and ``/ground_truth`` (fetrack_ros/msg/Track). With ``--events aedat4`` the
+event frames are rendered from each sequence's raw recording and the raw events are also
+written as EVT 3.0 event_camera_msgs/EventPacket messages on ``/events`` (1 ms packets).
+Evaluate a converted bag with ``fetrack eval --bag bags/<seq> --gt-topic /ground_truth``
+(add ``--event-topic /events`` to use the packets, as the node does with event_input:=events).
 """
 from __future__ import annotations
 
@@ -19,28 +22,27 @@ from .sequence import SourceError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC
+    from .bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = __doc__.split("\n\n", 1)[1]
-    parser.add_argument("--dataset", choices=["fe108", "coesot", "felt"], required=True, help="folder layout")
-    parser.add_argument("--root", type=Path, required=True, help="dataset folder holding the sequence folders")
-    parser.add_argument("--list", dest="list_file", help="sequence list file (default: the dataset's, else all)")
-    parser.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
+    from .source_args import add_dataset_arguments, add_window_arguments
+    add_dataset_arguments(parser)
     parser.add_argument("--out", type=Path, required=True, help="folder for the bags (one sub-folder per sequence)")
     parser.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap", help="bag storage format")
     parser.add_argument("--compressed", action="store_true", help="PNG CompressedImage instead of raw rgb8 Image")
-    parser.add_argument("--frame-period-ms", type=float, default=1000 / 30, help="time between frames (stamps)")
+    add_window_arguments(parser)
     parser.add_argument("--rgb-topic", default=DEFAULT_RGB_TOPIC)
-    parser.add_argument("--event-topic", default=DEFAULT_EVENT_FRAME_TOPIC)
+    parser.add_argument("--event-topic", default=DEFAULT_EVENT_FRAME_TOPIC, help="event frames")
+    parser.add_argument("--packet-topic", default=DEFAULT_EVENT_PACKET_TOPIC,
+                        help="EVT3 event packets (--events aedat4)")
     parser.add_argument("--gt-topic", default=DEFAULT_GT_TOPIC)
 
 
 def main(args: argparse.Namespace) -> int:
     from .convert import convert_sequence
-    from .datasets import open_dataset
+    from .source_args import open_dataset_from_args
     try:
-        sequences = open_dataset(args.root, args.dataset, list_file=args.list_file, names=args.sequences,
-                                 frame_period_ns=round(args.frame_period_ms * 1e6))
+        sequences = open_dataset_from_args(args)
         existing = [s.name for s in sequences if (args.out / s.name).exists()]
         if existing:
             raise ValueError(f"bags already exist in {args.out}: {', '.join(existing)}; remove them or use "
@@ -48,7 +50,8 @@ def main(args: argparse.Namespace) -> int:
         for k, sequence in enumerate(sequences, start=1):
             path = convert_sequence(sequence, args.out / sequence.name, storage=args.storage,
                                     compressed=args.compressed, rgb_topic=args.rgb_topic,
-                                    event_topic=args.event_topic, gt_topic=args.gt_topic)
+                                    event_topic=args.event_topic, packet_topic=args.packet_topic,
+                                    gt_topic=args.gt_topic)
             print(f"[{k}/{len(sequences)}] {sequence.name}: {len(sequence)} frames -> {path}")
     except (SourceError, ValueError, FileExistsError) as exc:
         print(f"fetrack convert: error: {exc}", file=sys.stderr)

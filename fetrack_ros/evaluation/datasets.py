@@ -9,9 +9,16 @@ Frames are ``frame<NNNN>.png`` or ``.bmp`` (any number of digits), numbered from
 the ``dvs`` folder holds the event frames rendered for the same frame numbers. The sequence list
 comes from ``list.txt`` (FELT: ``list1k.txt``) when present, otherwise from the sub-folders.
 Folders carry no timestamps: frame ``i`` gets ``stamp_ns = i * frame_period_ns``.
+
+With ``events="aedat4"`` the event frames are rendered from the sequence's raw recording instead
+(``<seq>/<seq>.aedat4`` or ``<seq>/events.aedat4``, read through dv-processing): frame ``i`` is
+the recording's frame ``i`` and is stamped with its time, its events are cut with a
+:class:`~fetrack_ros.events.WindowPolicy` (default: from the previous frame to this one, as the
+node) and rendered the Event-AHU way; the ``dvs`` folder is then not needed.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +27,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from ..events import EventBuffer, WindowPolicy
 from .groundtruth import read_boxes
 from .sequence import Frame, Sequence, SourceError, check_frame_sizes
 
@@ -39,13 +47,18 @@ class Layout:
     event_dir: str
     gt_file: str
     list_files: tuple[str, ...]
+    raw_event_files: tuple[str, ...] = ("{seq}.aedat4", "events.aedat4")  # first found is used
 
 
 LAYOUTS: dict[str, Layout] = {
-    "fe108": Layout("fe108", "aps", "dvs", "groundtruth_rect.txt", ("list.txt",)),
+    "fe108": Layout("fe108", "aps", "dvs", "groundtruth_rect.txt", ("list.txt",),
+                    ("events.aedat4", "{seq}.aedat4")),
     "coesot": Layout("coesot", "{seq}_aps", "{seq}_dvs", "groundtruth.txt", ("list.txt",)),
     "felt": Layout("felt", "{seq}_aps", "{seq}_dvs", "groundtruth.txt", ("list1k.txt", "list.txt")),
 }
+
+#: Where a dataset sequence's event frames come from.
+EVENT_SOURCES = ("frames", "aedat4")
 
 
 def get_layout(dataset: str) -> Layout:
@@ -94,23 +107,38 @@ def read_rgb(path: Path) -> np.ndarray:
 class FolderSequence(Sequence):
     """One sequence folder of a benchmark dataset; frames are read lazily from disk.
 
-    The folder structure and ground-truth length are checked on construction; images are
-    decoded (and their sizes checked) while iterating.
+    ``events``: ``"frames"`` reads the ``dvs`` event frames; ``"aedat4"`` renders them from the
+    raw recording, windowed by ``window`` (see the module docstring). The folder structure,
+    the ground-truth length and (aedat4) the recording's frame count are checked on
+    construction; images are decoded (and their sizes checked) while iterating.
     """
 
     def __init__(self, seq_dir: str | Path, dataset: str = "coesot",
-                 frame_period_ns: int = DEFAULT_FRAME_PERIOD_NS, require_gt: bool = True):
+                 frame_period_ns: int = DEFAULT_FRAME_PERIOD_NS, require_gt: bool = True,
+                 events: str = "frames", window: WindowPolicy | None = None):
         self.seq_dir = Path(seq_dir)
         self.layout = get_layout(dataset)
         self.name = self.seq_dir.name
         self.frame_period_ns = int(frame_period_ns)
+        if events not in EVENT_SOURCES:
+            raise ValueError(f"events={events!r} is unknown; expected one of {EVENT_SOURCES}")
+        self.events_from = events
+        self.has_raw_events = events == "aedat4"
+        self.window = window if window is not None else WindowPolicy()
         if not self.seq_dir.is_dir():
             raise SourceError(f"sequence folder not found: {self.seq_dir}")
         self.rgb_paths = list_frames(self.seq_dir / self.layout.rgb_dir.format(seq=self.name))
-        self.event_paths = list_frames(self.seq_dir / self.layout.event_dir.format(seq=self.name))
-        if len(self.event_paths) != len(self.rgb_paths):
-            raise SourceError(f"sequence {self.name}: {len(self.rgb_paths)} RGB frames but "
-                              f"{len(self.event_paths)} event frames; they must correspond one to one")
+        self.stamps_ns = np.arange(len(self.rgb_paths), dtype=np.int64) * self.frame_period_ns
+        if events == "aedat4":
+            self.event_paths = None
+            self.aedat4_path = self._find_recording()
+            self._read_recording_times()
+        else:
+            self.aedat4_path = None
+            self.event_paths = list_frames(self.seq_dir / self.layout.event_dir.format(seq=self.name))
+            if len(self.event_paths) != len(self.rgb_paths):
+                raise SourceError(f"sequence {self.name}: {len(self.rgb_paths)} RGB frames but "
+                                  f"{len(self.event_paths)} event frames; they must correspond one to one")
         gt_path = self.seq_dir / self.layout.gt_file
         self._gt: np.ndarray | None = None
         if gt_path.exists():
@@ -125,6 +153,29 @@ class FolderSequence(Sequence):
         elif require_gt:
             raise SourceError(f"sequence {self.name}: ground-truth file not found: {gt_path}")
 
+    def _find_recording(self) -> Path:
+        candidates = [self.seq_dir / name.format(seq=self.name) for name in self.layout.raw_event_files]
+        for path in candidates:
+            if path.is_file():
+                return path
+        raise SourceError(f"sequence {self.name}: no raw event recording to render event frames from; looked "
+                          f"for {', '.join(str(c) for c in candidates)}")
+
+    def _read_recording_times(self) -> None:
+        from ..events import EventDecodeError, aedat4_event_resolution, read_aedat4_frame_times
+        try:
+            stamps = read_aedat4_frame_times(self.aedat4_path)
+            self.sensor_size = aedat4_event_resolution(self.aedat4_path)  # (width, height)
+        except (EventDecodeError, ImportError) as exc:
+            raise SourceError(str(exc)) from None
+        if len(stamps) != len(self.rgb_paths):
+            raise SourceError(f"sequence {self.name}: {self.aedat4_path} has {len(stamps)} frames but "
+                              f"{self.rgb_paths[0].parent} has {len(self.rgb_paths)}; frame i of the folder must "
+                              f"be frame i of the recording")
+        if len(stamps) > 1 and np.any(np.diff(stamps) <= 0):
+            raise SourceError(f"sequence {self.name}: the frame times in {self.aedat4_path} do not increase")
+        self.stamps_ns = stamps
+
     def __len__(self) -> int:
         return len(self.rgb_paths)
 
@@ -133,13 +184,55 @@ class FolderSequence(Sequence):
         return None if self._gt is None else self._gt.copy()
 
     def frames(self) -> Iterator[Frame]:
+        if self.events_from == "aedat4":
+            yield from self._frames_from_recording()
+            return
         sizes = None
         for i, (rgb_path, event_path) in enumerate(zip(self.rgb_paths, self.event_paths)):
             rgb = read_rgb(rgb_path)
             event_frame = read_rgb(event_path)
             sizes = check_frame_sizes(sizes, rgb, event_frame, f"sequence {self.name} frame {i}")
-            yield Frame(index=i, stamp_ns=i * self.frame_period_ns, rgb=rgb, event_frame=event_frame,
+            yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
                         gt_xywh=None if self._gt is None else self._gt[i].copy())
+
+    def event_batches(self) -> Iterator[np.ndarray]:
+        """The raw recording's events in file order (EVENT_DTYPE, ns in the frames' clock)."""
+        from ..events import EventDecodeError, iter_aedat4_events
+        if self.aedat4_path is None:
+            raise SourceError(f"sequence {self.name} reads event frames (events={self.events_from!r}): no raw events")
+        try:
+            yield from iter_aedat4_events(self.aedat4_path)
+        except EventDecodeError as exc:
+            raise SourceError(str(exc)) from None
+
+    def _frames_from_recording(self) -> Iterator[Frame]:
+        from ..events import WindowCutter, render_ahu
+        policy = dataclasses.replace(self.window)  # between_frames keeps state: one per pass
+        cutter = WindowCutter(EventBuffer(max_span_ns=_longest_window(self.stamps_ns, policy) + 1_000_000_000))
+        for i, stamp in enumerate(self.stamps_ns):
+            cutter.add_window(i, policy.window(int(stamp)))
+        width, height = self.sensor_size
+        sizes = None
+
+        def release(ready) -> Iterator[Frame]:
+            nonlocal sizes
+            for i, events in ready:
+                rgb = read_rgb(self.rgb_paths[i])
+                event_frame = render_ahu(events, height, width)
+                sizes = check_frame_sizes(sizes, rgb, event_frame, f"sequence {self.name} frame {i}")
+                yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
+                            events=events, gt_xywh=None if self._gt is None else self._gt[i].copy())
+
+        for batch in self.event_batches():
+            cutter.add_events(batch)
+            yield from release(cutter.ready())
+        yield from release(cutter.finish())
+
+
+def _longest_window(stamps_ns: np.ndarray, policy: WindowPolicy) -> int:
+    """Longest event window (ns) ``policy`` gives these stamps: the buffer must hold at least that."""
+    probe = dataclasses.replace(policy)
+    return max((t1 - t0 for t0, t1 in map(probe.window, stamps_ns.tolist())), default=0)
 
 
 def list_sequences(root: str | Path, dataset: str = "coesot", list_file: str | Path | None = None) -> list[str]:

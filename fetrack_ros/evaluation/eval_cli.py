@@ -27,27 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = __doc__.split("\n\n", 1)[1]
     src = parser.add_argument_group("input (one of --dataset/--root or --bag)")
-    src.add_argument("--dataset", choices=["fe108", "coesot", "felt"], help="dataset folder layout")
-    src.add_argument("--root", type=Path, help="dataset folder holding one sub-folder per sequence")
-    src.add_argument("--list", dest="list_file", help="sequence list file (default: list.txt, FELT list1k.txt, "
-                                                      "else every sub-folder)")
-    src.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences of the dataset")
-    src.add_argument("--frame-period-ms", type=float, default=1000 / 30,
-                     help="time between dataset frames for the stamps (folders have none; default 33.3)")
+    from .source_args import add_dataset_arguments, add_window_arguments
+    add_dataset_arguments(src)
     src.add_argument("--bag", nargs="+", type=Path, metavar="PATH", help="rosbag2 bag folder(s), sqlite3 or mcap")
     from .bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_RGB_TOPIC
     src.add_argument("--rgb-topic", default=DEFAULT_RGB_TOPIC, help="Image/CompressedImage topic (default %(default)s)")
     src.add_argument("--event-topic", default=DEFAULT_EVENT_FRAME_TOPIC,
                      help="event frames (Image/CompressedImage) or an event_camera_msgs/EventPacket stream "
                           "(default %(default)s)")
-    src.add_argument("--window-policy", choices=["between_frames", "fixed", "exposure"], default="between_frames",
-                     help="EventPacket streams: which events belong to an image (as the node's window_policy)")
-    src.add_argument("--window-duration-ms", type=float, default=33.0,
-                     help="EventPacket streams: fixed window length, and the first between_frames window")
-    src.add_argument("--exposure-ms", type=float, default=10.0,
-                     help="exposure window length (--window-policy exposure)")
-    src.add_argument("--exposure-offset-ms", type=float, default=0.0,
-                     help="exposure window start relative to the image stamp (--window-policy exposure)")
+    add_window_arguments(src)
     src.add_argument("--event-clock", choices=["header", "fixed"], default="header",
                      help="EventPacket streams: sensor-to-image clock from packet header stamps, or a fixed offset")
     src.add_argument("--event-offset-ns", type=int, default=0, help="offset for --event-clock fixed")
@@ -123,21 +111,15 @@ def tracker_params(args: argparse.Namespace):
 def open_sequences(args: argparse.Namespace) -> list:
     if (args.bag is None) == (args.root is None):
         raise ValueError("give either --dataset with --root, or --bag (not both)")
+    from .source_args import open_dataset_from_args, window_policy
     if args.root is not None:
-        if args.dataset is None:
-            raise ValueError("--root needs --dataset (fe108, coesot or felt)")
         if args.gt_topic or args.gt_file:
             raise ValueError("--gt-topic/--gt-file apply to --bag; datasets carry their ground truth")
-        from .datasets import open_dataset
-        return open_dataset(args.root, args.dataset, list_file=args.list_file, names=args.sequences,
-                            frame_period_ns=round(args.frame_period_ms * 1e6))
+        return open_dataset_from_args(args)
     if args.gt_file is not None and len(args.bag) != 1:
         raise ValueError("--gt-file goes with a single --bag; use --gt-topic for several bags")
-    from ..events import WindowPolicy
     from .bags import BagSequence
-    window = WindowPolicy(kind=args.window_policy, duration_ns=round(args.window_duration_ms * 1e6),
-                          exposure_ns=round(args.exposure_ms * 1e6),
-                          exposure_offset_ns=round(args.exposure_offset_ms * 1e6))
+    window = window_policy(args)
     return [BagSequence(path, rgb_topic=args.rgb_topic, event_topic=args.event_topic, gt_topic=args.gt_topic,
                         gt_file=args.gt_file, match_tolerance_ns=round(args.match_tolerance_ms * 1e6),
                         window=window, event_clock=args.event_clock, event_offset_ns=args.event_offset_ns)

@@ -43,6 +43,10 @@ class Sequence(abc.ABC):
     """A finite, re-iterable sequence of frames (each call of :meth:`frames` starts over)."""
 
     name: str
+    #: True when :meth:`event_batches` gives the raw event stream (e.g. an aedat4 recording);
+    #: ``sensor_size`` is then the event sensor's ``(width, height)`` in pixels.
+    has_raw_events: bool = False
+    sensor_size: tuple[int, int] | None = None
 
     @abc.abstractmethod
     def __len__(self) -> int:
@@ -56,6 +60,10 @@ class Sequence(abc.ABC):
     @abc.abstractmethod
     def gt_xywh(self) -> np.ndarray | None:
         """(len(self), 4) float64 ground-truth boxes, or None when the source has none."""
+
+    def event_batches(self) -> Iterator[np.ndarray]:
+        """The raw event stream in time order (EVENT_DTYPE, ns in the frames' clock), in batches."""
+        raise SourceError(f"sequence {self.name} has no raw event stream")
 
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()

@@ -61,3 +61,32 @@ def write_sequence(root: str | Path, name: str, dataset: str = "coesot", n_frame
     (seq_dir / layout.gt_file).write_text(
         "".join(gt_separator.join(str(int(v)) for v in row) + "\n" for row in gt))
     return seq_dir
+
+
+def random_events(start_us: int, end_us: int, rate_per_ms: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Uniformly random events (EVENT_DTYPE, time-sorted, whole microseconds in ns) in
+    ``[start_us, end_us)`` at ``rate_per_ms`` events per millisecond."""
+    from ..events import make_events
+    rng = np.random.default_rng(seed)
+    count = max(1, (end_us - start_us) * rate_per_ms // 1000)
+    t_us = np.sort(rng.integers(start_us, end_us, count))
+    return make_events(rng.integers(0, width, count), rng.integers(0, height, count), t_us * 1000,
+                       rng.integers(0, 2, count))
+
+
+def write_recording(path: str | Path, rgb: np.ndarray, frame_times_us, events: np.ndarray) -> Path:
+    """An aedat4 recording (as COESOT/FE108 ship raw data) through dv-processing: the frames
+    ``rgb`` (N, H, W, 3) at ``frame_times_us`` and ``events`` (EVENT_DTYPE, ns multiple of 1000)."""
+    import dv_processing as dv
+    height, width = rgb.shape[1:3]
+    writer = dv.io.MonoCameraWriter(str(path), dv.io.MonoCameraWriter.DAVISConfig("DAVIS346_synthetic",
+                                                                                  (width, height)))
+    store = dv.EventStore()
+    for x, y, t, p in zip(events["x"].tolist(), events["y"].tolist(), (events["t"] // 1000).tolist(),
+                          events["p"].tolist()):
+        store.push_back(t, x, y, bool(p))
+    writer.writeEvents(store)
+    for image, t_us in zip(rgb, frame_times_us):
+        writer.writeFrame(dv.Frame(int(t_us), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)))
+    del writer  # closes the file
+    return Path(path)

@@ -25,6 +25,15 @@ def _dv():
     return dv_processing
 
 
+def _open(path: Path):
+    if not path.is_file():
+        raise FileNotFoundError(f"aedat4 file not found: {path}")
+    try:
+        return _dv().io.MonoCameraRecording(str(path))
+    except RuntimeError as exc:
+        raise EventDecodeError(f"aedat4 file {path} could not be read by dv-processing: {exc}") from exc
+
+
 def _convert(batch: np.ndarray) -> np.ndarray:
     events = np.empty(len(batch), EVENT_DTYPE)
     events["x"], events["y"] = batch["x"], batch["y"]
@@ -36,11 +45,8 @@ def _convert(batch: np.ndarray) -> np.ndarray:
 def iter_aedat4_events(path: str | Path) -> Iterator[np.ndarray]:
     """Yield the event batches of an aedat4 file in order (ns times)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"aedat4 file not found: {path}")
-    dv = _dv()
+    recording = _open(path)
     try:
-        recording = dv.io.MonoCameraRecording(str(path))
         if not recording.isEventStreamAvailable():
             raise EventDecodeError(f"aedat4 file {path} has no event stream")
         while recording.isRunning():
@@ -52,9 +58,42 @@ def iter_aedat4_events(path: str | Path) -> Iterator[np.ndarray]:
         raise EventDecodeError(f"aedat4 file {path} could not be read by dv-processing: {exc}") from exc
 
 
+def read_aedat4_frame_times(path: str | Path) -> np.ndarray:
+    """(N,) int64 ns timestamps of the frames (APS images) of an aedat4 recording, in file order.
+
+    Frame ``i`` of a dataset's ``aps`` folder is frame ``i`` of its recording; these are the
+    times its events are windowed around. Raises :class:`EventDecodeError` when the file has no
+    frame stream.
+    """
+    path = Path(path)
+    recording = _open(path)
+    if not recording.isFrameStreamAvailable():
+        raise EventDecodeError(f"aedat4 file {path} has no frame stream: its frame times are needed to cut "
+                               f"the events per frame")
+    stamps = []
+    try:
+        while recording.isRunning():
+            frame = recording.getNextFrame()
+            if frame is None:
+                break
+            stamps.append(int(frame.timestamp) * 1000)
+    except RuntimeError as exc:
+        raise EventDecodeError(f"aedat4 file {path} could not be read by dv-processing: {exc}") from exc
+    return np.asarray(stamps, np.int64)
+
+
+def aedat4_event_resolution(path: str | Path) -> tuple[int, int]:
+    """Sensor size ``(width, height)`` of an aedat4 recording's event stream."""
+    path = Path(path)
+    recording = _open(path)
+    if not recording.isEventStreamAvailable():
+        raise EventDecodeError(f"aedat4 file {path} has no event stream")
+    width, height = recording.getEventResolution()
+    return int(width), int(height)
+
+
 def read_aedat4_events(path: str | Path) -> tuple[np.ndarray, tuple[int, int]]:
     """All events of an aedat4 file (ns times) and the sensor size ``(width, height)``."""
     batches = list(iter_aedat4_events(path))
-    width, height = _dv().io.MonoCameraRecording(str(path)).getEventResolution()  # read already
     events = np.concatenate(batches) if batches else np.zeros(0, EVENT_DTYPE)
-    return events, (int(width), int(height))
+    return events, aedat4_event_resolution(path)

@@ -155,6 +155,24 @@ def encode_evt3(events: np.ndarray, triggers: np.ndarray | None = None, *, vecto
     return words.astype("<u2").tobytes()
 
 
+def packetize(events: np.ndarray, packet_us: int = 1000) -> list[tuple[int, bytes]]:
+    """Time-sorted events -> ``(stamp_ns, evt3_payload)`` per ``packet_us`` interval that has events.
+
+    What a camera driver publishes: one packet per interval (intervals aligned to multiples of
+    ``packet_us``), each payload a self-contained EVT3 stream (it starts with its time pair).
+    ``stamp_ns`` is the time of the packet's first event: a header stamp must never be earlier
+    than the sensor time the packet starts at, which :class:`~.clock.ClockOffsetEstimator`
+    takes as the clock offset (an interval-start stamp would pull it up to ``packet_us`` early).
+    """
+    if len(events) == 0:
+        return []
+    t_us = events["t"] // 1000
+    edges = np.arange(int(t_us[0]) - int(t_us[0]) % packet_us, int(t_us[-1]) + packet_us + 1, packet_us)
+    cuts = np.searchsorted(t_us, edges)
+    return [(int(events["t"][a]), encode_evt3(events[a:b]))
+            for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
 def _check(t_us: np.ndarray, what: str) -> None:
     if len(t_us) and t_us[0] < 0:
         raise ValueError(f"EVT3 {what} times must be >= 0 ns, got {t_us[0] * US_TO_NS}")

@@ -23,8 +23,8 @@ import numpy as np
 from ..evaluation import metrics, report
 from ..evaluation.bags import (DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence)
 from ..evaluation.bagwriter import BagWriter
+from ..events import packetize
 from ..model import default_checkpoint
-from ..training.event_path import packetize
 from ..training.simulator import SimConfig, SyntheticSequence, benchmark_sequences
 
 #: ROS time of the sensor clock's zero in the demo bags: event times (sensor clock) and image
@@ -45,8 +45,8 @@ def write_sequence_bag(sequence: SyntheticSequence, frames: list, path: Path) ->
     ground truth), in log-time order."""
     cfg = sequence.config
     events = np.concatenate([f.events for f in frames])
-    messages = [(start_ns + ROS_TIME_BASE_NS, 0, ("events", seq, payload))
-                for seq, (start_ns, payload) in enumerate(packetize(events))]
+    messages = [(stamp_ns + ROS_TIME_BASE_NS, 0, ("events", seq, payload))
+                for seq, (stamp_ns, payload) in enumerate(packetize(events))]
     # An image is stamped at the end of its frame interval; its packets come before it.
     messages += [(f.stamp_ns + ROS_TIME_BASE_NS, 1, ("frame", f.index, f)) for f in frames]
     with BagWriter(path, "mcap") as bag:

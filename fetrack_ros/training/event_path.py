@@ -11,24 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..events import EventBuffer, WindowPolicy
-from ..events.evt3_encoder import encode_evt3
+from ..events import EventBuffer, WindowPolicy, packetize
 from ..events.packets import make_decoder
-
-
-def packetize(events: np.ndarray, packet_us: int = 1000) -> list[tuple[int, bytes]]:
-    """Time-sorted events -> ``(start_ns, evt3_payload)`` per ``packet_us`` interval that has events.
-
-    ``start_ns`` is the interval's start (a driver stamps a packet when it starts filling it);
-    use it as the EventPacket's stamp when writing bags.
-    """
-    if len(events) == 0:
-        return []
-    t_us = events["t"] // 1000
-    edges = np.arange(int(t_us[0]) - int(t_us[0]) % packet_us, int(t_us[-1]) + packet_us + 1, packet_us)
-    cuts = np.searchsorted(t_us, edges)
-    return [(int(edge) * 1000, encode_evt3(events[a:b]))
-            for edge, a, b in zip(edges[:-1], cuts[:-1], cuts[1:]) if b > a]
 
 
 def through_evt3(sequence, frame_events: list[np.ndarray], packet_us: int = 1000) -> list[np.ndarray]:
