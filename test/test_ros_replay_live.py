@@ -139,6 +139,34 @@ def test_event_packet_bag_live_equals_offline(tmp_path, capsys):
     _assert_same_tracking(live, offline)
 
 
+def test_aedat4_folder_packet_bag_and_live_give_the_same_boxes(tmp_path):
+    """Event frames rendered from a raw recording, the recording converted to EVT3 packets, and
+    those packets through the node: the same windows, so the same boxes all three ways."""
+    import shutil
+
+    from fetrack_ros.evaluation.datasets import list_frames, read_rgb
+    root = tmp_path / "coesot"
+    seq_dir = synthetic.write_sequence(root, "seq", "coesot", n_frames=N_FRAMES, height=H, width=W)
+    shutil.rmtree(seq_dir / "seq_dvs")
+    rgb = np.stack([read_rgb(p) for p in list_frames(seq_dir / "seq_aps")])
+    t0_us, period_us = 1_700_000_000_000_000, 33_333
+    events = synthetic.random_events(t0_us - period_us, t0_us + N_FRAMES * period_us, 300, H, W, seed=3)
+    synthetic.write_recording(seq_dir / "seq.aedat4", rgb, t0_us + np.arange(N_FRAMES) * period_us, events)
+    bag = convert_sequence(FolderSequence(seq_dir, "coesot", events="aedat4"), tmp_path / "bags" / "seq")
+    # EVT3's 24-bit microsecond clock: the sensor time is the recording's modulo 2^24 us
+    clock = ["--event-clock", "fixed", "--event-offset-ns", str(t0_us // (1 << 24) * (1 << 24) * 1000)]
+    source = ["--bag", bag, "--gt-topic", "/ground_truth", "--event-topic", "/events", *clock]
+    assert _eval(["--dataset", "coesot", "--root", root, "--events", "aedat4", "--out", tmp_path / "folder",
+                  *MODEL]) == 0
+    assert _eval([*source, "--out", tmp_path / "bag", *MODEL]) == 0
+    assert _eval([*source, "--out", tmp_path / "live", *MODEL, *LIVE]) == 0
+    folder, offline, live = (_results(tmp_path / name) for name in ("folder", "bag", "live"))
+    assert (folder[0]["num_events"] > 1000).all()
+    np.testing.assert_array_equal(folder[0]["boxes"], offline[0]["boxes"])
+    np.testing.assert_array_equal(folder[0]["num_events"], offline[0]["num_events"])
+    _assert_same_tracking(live, offline)
+
+
 def test_live_errors_are_clear(coesot, tmp_path, capsys):
     root, bag = coesot
     assert _eval(["--dataset", "coesot", "--root", root, "--out", tmp_path / "a", *MODEL, *LIVE]) == 2
