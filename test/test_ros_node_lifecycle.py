@@ -39,8 +39,9 @@ def test_without_a_checkpoint_the_node_runs_the_packaged_default_model():
 
     packaged = default_checkpoint()
     assert packaged is not None, "the packaged default model resource/default_model.pt is missing"
-    # The node prints "tracker_node active: <model> from <checkpoint> ..." once active.
-    node = NodeProcess({"scan_backend": "torch"}, ready=f"from {packaged}")
+    # The node prints "tracker_node active: <model> from <checkpoint> on <device> (...)" once active.
+    node = NodeProcess({"scan_backend": "torch", "cpu_threads": 1},
+                       ready=f"from {packaged} on cpu (fp32, torch scan, 1 CPU thread)")
     try:
         assert node.alive()
     finally:

@@ -46,14 +46,18 @@ def default_checkpoint() -> str | None:
 
 
 def load_model(model: str, checkpoint: str, depth: int = 0, device: str = "auto", precision: str = "fp32",
-               scan_backend: str = "auto") -> LoadedModel:
+               scan_backend: str = "auto", cpu_threads: int = 0) -> LoadedModel:
     """``checkpoint``'s network with its weights, in eval mode.
 
     ``model`` ``"auto"`` builds the network the checkpoint describes (its stored config, or one
     inferred from its weights); a name (``vim_s``, ``vim_t``) with ``depth`` (0 = the config's own)
-    builds that network and requires the checkpoint to fit it.
+    builds that network and requires the checkpoint to fit it. ``cpu_threads`` > 0 sets torch's
+    (process-wide) CPU thread count.
     """
     import torch
+
+    if cpu_threads > 0:
+        torch.set_num_threads(int(cpu_threads))
 
     from fetrack_ros.model import build_model, load_checkpoint
     from fetrack_ros.model import load_model as load_described_model
@@ -89,7 +93,9 @@ def load_model(model: str, checkpoint: str, depth: int = 0, device: str = "auto"
     net = net.to(device=device, dtype=getattr(torch, _DTYPES[precision])).eval()
     config = getattr(net, "config", None)
     name = f"{config.name} depth {config.depth}" if config is not None else model
-    description = f"{name} from {path} on {device} ({precision}, {backend} scan)"
+    count = torch.get_num_threads()
+    threads = f", {count} CPU thread{'s' if count != 1 else ''}" if device == "cpu" else ""
+    description = f"{name} from {path} on {device} ({precision}, {backend} scan{threads})"
     return LoadedModel(net, device, backend, description)
 
 

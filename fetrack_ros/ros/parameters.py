@@ -98,6 +98,9 @@ SPECS: list[ParamSpec] = [
               pattern=DEVICE_PATTERN),
     ParamSpec("precision", "fp32", "Inference precision (fp16/bf16 only on cuda)", choices=("fp32", "fp16", "bf16")),
     ParamSpec("scan_backend", "auto", "Selective-scan implementation", choices=("auto", "cuda", "torch", "reference")),
+    ParamSpec("cpu_threads", 0, "Torch threads for CPU inference; 0 = torch's default (one per core). On a "
+              "computer shared with other nodes fewer threads are often faster: busy-waiting OpenMP threads "
+              "compete for the cores", low=0, high=256),
     # -- inputs
     ParamSpec("event_input", "event_packet", "Event input: event_camera_msgs/EventPacket on topic events "
               "(evt3, mono), pre-rendered event frames (sensor_msgs/Image) on event_frames, or legacy "

@@ -153,7 +153,7 @@ class TrackerNode(LifecycleNode):
         self._mode = values["event_input"]
         event_type = message_type(self._mode) if self._mode != "event_frames" else Image
         loaded = load_model(values["model"], values["checkpoint"], values["model_depth"], values["device"],
-                            values["precision"], values["scan_backend"])
+                            values["precision"], values["scan_backend"], values["cpu_threads"])
         self._tracker = Tracker(loaded.model, self._tracker_params)
         self._tracking = False
         self.diag.info.update({"model": loaded.description, "device": loaded.device,
