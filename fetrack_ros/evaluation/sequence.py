@@ -1,9 +1,10 @@
 """The one interface every evaluation source (dataset folder, rosbag2 bag) provides.
 
 A :class:`Sequence` yields :class:`Frame` records in time order. Each frame carries the RGB image
-and the event data for it, either an already rendered event frame (dataset ``dvs`` folders, event
-frames recorded as images) or raw events (EVT3 packets decoded from a bag), plus its
-ground-truth box when the source has one.
+and the event data for it: a rendered event frame (dataset ``dvs`` folders, event frames recorded
+as images, or rendered by the source) and/or, when the source has raw events (EVT3 packets decoded
+from a bag, an aedat4 recording, the simulator), the events of its window; plus its ground-truth
+box when the source has one.
 """
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ class Frame:
         index: 0-based frame number within the sequence.
         stamp_ns: image time, int nanoseconds.
         rgb: H x W x 3 uint8, RGB order.
-        event_frame: H x W x 3 uint8 RGB rendered event frame, or None when ``events`` is given.
-        events: structured event array (``fetrack_ros.events.EVENT_DTYPE``) for this image, or None.
+        event_frame: H x W x 3 uint8 RGB rendered event frame, or None when only ``events`` are
+            given (the simulator's frames: rendered by the consumer).
+        events: structured event array (``fetrack_ros.events.EVENT_DTYPE``) of this image's window
+            when the source has raw events, else None.
         gt_xywh: (4,) float64 ground-truth box ``[x, y, w, h]`` in pixels, or None if unknown.
     """
 

@@ -2,7 +2,8 @@
 
 dv-processing is optional: the import happens on first use, and a missing package gives an
 ``ImportError`` that names it (``pip install dv-processing``). aedat4 timestamps are
-microseconds; events come back in ns (x 1000). Files dv-processing rejects (not aedat4,
+microseconds; events and frame times come back in ns (x 1000), in the recording's clock (DAVIS
+cameras: Unix time). Files dv-processing rejects (not aedat4,
 truncated) raise :class:`EventDecodeError`. Known limit of dv-processing 2.0.4: some files
 corrupted in the middle (flipped bytes in a valid file) make it loop forever instead of failing.
 """
