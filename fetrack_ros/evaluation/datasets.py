@@ -208,9 +208,11 @@ class FolderSequence(Sequence):
     def _frames_from_recording(self) -> Iterator[Frame]:
         from ..events import WindowCutter, render_ahu
         policy = dataclasses.replace(self.window)  # between_frames keeps state: one per pass
-        cutter = WindowCutter(EventBuffer(max_span_ns=_longest_window(self.stamps_ns, policy) + 1_000_000_000))
-        for i, stamp in enumerate(self.stamps_ns):
-            cutter.add_window(i, policy.window(int(stamp)))
+        windows = [policy.window(stamp) for stamp in self.stamps_ns.tolist()]
+        # the buffer keeps the longest window, and a second for the batches read past its end
+        cutter = WindowCutter(EventBuffer(max_span_ns=max(t1 - t0 for t0, t1 in windows) + 1_000_000_000))
+        for i, window in enumerate(windows):
+            cutter.add_window(i, window)
         width, height = self.sensor_size
         sizes = None
 
@@ -227,12 +229,6 @@ class FolderSequence(Sequence):
             cutter.add_events(batch)
             yield from release(cutter.ready())
         yield from release(cutter.finish())
-
-
-def _longest_window(stamps_ns: np.ndarray, policy: WindowPolicy) -> int:
-    """Longest event window (ns) ``policy`` gives these stamps: the buffer must hold at least that."""
-    probe = dataclasses.replace(policy)
-    return max((t1 - t0 for t0, t1 in map(probe.window, stamps_ns.tolist())), default=0)
 
 
 def list_sequences(root: str | Path, dataset: str = "coesot", list_file: str | Path | None = None) -> list[str]:
