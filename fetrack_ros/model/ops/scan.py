@@ -143,6 +143,7 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
 
 
 _LOG2_E = 1.4426950408889634
+_LN_2 = math.log(2.0)
 # exp2() of very negative numbers takes a slow path (underflow); below this the decay, 2^-115 =
 # 2.4e-35, is zero for all purposes, so clamping changes nothing measurable and keeps exp2 fast.
 _MIN_LOG2_DECAY = -115.0
@@ -206,35 +207,45 @@ class _ChunkedScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gy):
         dt, dtu, At, Bt, Ct, carries = ctx.saved_tensors
-        length = dt.shape[0]
+        length, batch, groups, _, per_group = dt.shape
         chunk = min(ctx.chunk, length)
         gy = gy.contiguous()
         g_dt, g_dtu = torch.empty_like(dt), torch.empty_like(dtu)
         g_Bt, g_Ct = torch.empty_like(Bt), torch.empty_like(Ct)
         g_At = torch.zeros_like(At)
-        gh = torch.zeros_like(carries[0])                 # gradient reaching the last state so far
         CtT = Ct.transpose(-1, -2)                        # (L, b, G, N, 1)
+        # Chunk-sized buffers allocated once: fresh large tensors per chunk cost more in page
+        # faults than the arithmetic done in them.
+        decay = dt.new_empty(chunk, batch, groups, At.shape[1], per_group)
+        states, g_states, work = torch.empty_like(decay), torch.empty_like(decay), torch.empty_like(decay)
+        clamped = torch.empty(decay.shape, dtype=torch.bool, device=decay.device)
+        g_carry = torch.zeros_like(carries[0])            # a[t+1] g_h[t+1] from the chunk after this one
         starts = list(range(0, length, chunk))
         for index in reversed(range(len(starts))):
             start = starts[index]
             n = min(chunk, length - start)
             sl = slice(start, start + n)
-            log2_decay = dt[sl] * At
-            decay = torch.exp2(log2_decay.clamp(min=_MIN_LOG2_DECAY))
-            states = dtu[sl] * Bt[sl]
+            a, h, g, w = decay[:n], states[:n], g_states[:n], work[:n]
+            torch.mul(dt[sl], At, out=w)                  # log2 of the decay
+            torch.lt(w, _MIN_LOG2_DECAY, out=clamped[:n])
+            torch.clamp(w, min=_MIN_LOG2_DECAY, out=a).exp2_()
+            torch.mul(dtu[sl], Bt[sl], out=h)
             prev = carries[index]
-            for k in range(n):
-                prev = states[k].addcmul_(decay[k], prev)
-            g_states = torch.empty_like(states)           # dL/dh_t for the chunk's steps
-            for k in reversed(range(n)):
-                torch.addcmul(gh, CtT[start + k], gy[start + k], out=g_states[k])
-                gh = g_states[k] * decay[k]
-            before = torch.cat([carries[index].unsqueeze(0), states[:-1]])   # h_{t-1}
-            torch.matmul(gy[sl], states.transpose(-1, -2), out=g_Ct[sl])
-            torch.matmul(Bt[sl].transpose(-1, -2), g_states, out=g_dtu[sl])
-            torch.matmul(g_states, dtu[sl].transpose(-1, -2), out=g_Bt[sl])
-            g_log = g_states.mul_(before).mul_(decay).mul_(math.log(2.0))
-            g_log.masked_fill_(log2_decay < _MIN_LOG2_DECAY, 0.0)
-            g_dt[sl] = (g_log * At).sum(dim=3, keepdim=True)
-            g_At += (g_log * dt[sl]).sum(dim=(0, 1))
+            for k in range(n):                            # the chunk's states again
+                prev = h[k].addcmul_(a[k], prev)
+            # dL/dh_t = C_t^T g_y_t + a_{t+1} dL/dh_{t+1}, backwards through the chunk
+            torch.mul(CtT[sl], gy[sl], out=g)
+            g[n - 1].add_(g_carry)
+            for k in reversed(range(n - 1)):
+                g[k].addcmul_(a[k + 1], g[k + 1])
+            torch.mul(g[0], a[0], out=g_carry)
+            torch.matmul(gy[sl], h.transpose(-1, -2), out=g_Ct[sl])
+            torch.matmul(Bt[sl].transpose(-1, -2), g, out=g_dtu[sl])
+            torch.matmul(g, dtu[sl].transpose(-1, -2), out=g_Bt[sl])
+            # through a = 2^(dt*A'): dL/d(dt*A') = dL/dh_t * h_{t-1} * a_t * ln 2 (0 where clamped)
+            g[1:].mul_(h[:-1])
+            g[0].mul_(carries[index])
+            g.mul_(a).masked_fill_(clamped[:n], 0.0)     # ln 2 goes on the (small) sums below
+            torch.sum(torch.mul(g, At, out=w), dim=3, keepdim=True, out=g_dt[sl]).mul_(_LN_2)
+            g_At.add_(torch.mul(g, dt[sl], out=w).sum(dim=(0, 1)), alpha=_LN_2)
         return g_dt, g_dtu, g_At, g_Bt, g_Ct, None
