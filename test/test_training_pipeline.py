@@ -120,10 +120,13 @@ def test_fetrack_train_writes_loadable_checkpoints_and_resumes(tmp_path):
     model = load_checkpoint(build_model("vim_t", **TINY_MODEL["overrides"]), first)
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert load_model(first).config == model.config
-    result = fetrack_train(tiny_config(out), tmp_path, "--resume", "auto", "--set", "train.epochs=2")
+    # resumed and lengthened, with a learning-rate drop after epoch 2 that the first run did not have
+    result = fetrack_train(tiny_config(out), tmp_path, "--resume", "auto", "--set", "train.epochs=2",
+                           "--set", "train.lr_drop_epoch=2")
     assert "resumed from" in result.stdout
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2]
+    assert log[1]["lr"] == pytest.approx(log[0]["lr"] * 0.1)
     state = torch.load(out / "checkpoint_ep0002.pt", weights_only=True)["extra"]
     assert state["epoch"] == 2 and len(state["history"]) == 2
     assert state["scheduler"]["last_epoch"] == 2

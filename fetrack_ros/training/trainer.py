@@ -286,6 +286,9 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
         state = read_training_state(Path(resume), model)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        # the config's step schedule applies from here on, so a resumed run can be lengthened
+        # (a learning rate already dropped stays dropped)
+        scheduler.step_size, scheduler.gamma = tc.lr_drop_epoch, tc.lr_drop_gamma
         start_epoch, history = int(state["epoch"]), list(state.get("history", []))
         if info.is_main:
             log(f"resumed from {resume} after epoch {start_epoch}")
