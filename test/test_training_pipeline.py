@@ -127,6 +127,7 @@ def test_fetrack_train_writes_loadable_checkpoints_and_resumes(tmp_path):
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2]
     assert log[1]["lr"] == pytest.approx(log[0]["lr"] * 0.1)
+    assert (out / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the curves, redrawn each epoch
     state = torch.load(out / "checkpoint_ep0002.pt", weights_only=True)["extra"]
     assert state["epoch"] == 2 and len(state["history"]) == 2
     assert state["scheduler"]["last_epoch"] == 2

@@ -30,6 +30,7 @@ from torch import nn
 from ..model import ModelConfig, build_model, load_checkpoint, read_checkpoint, save_checkpoint
 from ..tracking.normalize import PatchNormalizer
 from .config import TrainConfig
+from .curves import plot_history
 from .losses import tracking_loss
 from .sampling import FolderSource, PairSampler, SyntheticSource
 
@@ -328,6 +329,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
             history.append(_json_safe(record))
             with open(out_dir / "log.jsonl", "a") as fh:
                 fh.write(json.dumps(history[-1]) + "\n")
+            plot_history(history, out_dir / "training.png", title=out_dir.name)
             log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in history[-1].items()))
             if (epoch + 1) % config.output.checkpoint_every == 0 or last:
                 checkpoint = save_training_checkpoint(out_dir / f"checkpoint_ep{epoch + 1:04d}.pt", model, optimizer,
