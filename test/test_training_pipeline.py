@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,25 @@ def test_jitter_moves_and_scales_the_search_box_and_flip_mirrors_it():
     plain = sample_pair(square_clip(), np.random.default_rng(3), PairSettings(template_size=64, search_size=128, flip_prob=0.0))
     assert flipped.search_box[0] == pytest.approx(1 - plain.search_box[0])
     assert np.array_equal(flipped.search_event, plain.search_event[:, ::-1])
+
+
+def test_static_target_erases_only_the_targets_events():
+    base = square_clip()
+    busy = np.full((120, 160, 3), (220, 30, 30), np.uint8)  # ON events everywhere
+    clip = Clip("busy", base.boxes, base._rgb, lambda i: busy)
+    settings = PairSettings(template_size=64, search_size=128, flip_prob=0.0, brightness_jitter=0.0)
+    for seed in range(5):
+        plain = sample_pair(clip, np.random.default_rng(seed), settings)
+        erased = sample_pair(clip, np.random.default_rng(seed), replace(settings, static_target_prob=1.0))
+        cx, cy, w, h = plain.search_box * 128
+        inside = np.zeros((128, 128), bool)
+        inside[int(cy - h / 2) + 1:int(cy + h / 2) - 1, int(cx - w / 2) + 1:int(cx + w / 2) - 1] = True
+        assert (erased.search_event[inside] == 255).all() and (plain.search_event[inside] != 255).all()
+        near = np.zeros_like(inside)
+        near[int(cy - h / 2) - 2:int(cy + h / 2) + 3, int(cx - w / 2) - 2:int(cx + w / 2) + 3] = True
+        np.testing.assert_array_equal(erased.search_event[~near], plain.search_event[~near])
+        np.testing.assert_array_equal(erased.search_rgb, plain.search_rgb)
+        np.testing.assert_array_equal(erased.template_event, plain.template_event)
 
 
 def test_template_is_never_after_the_search_frame():

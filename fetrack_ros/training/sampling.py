@@ -108,7 +108,9 @@ class PairSettings:
     """Crop geometry and augmentation of training pairs (the reference's values by default).
 
     Sizes in pixels; ``max_gap`` in frames; ``brightness_jitter``: RGB gain ``U(1-j, 1+j)`` per crop
-    (events untouched); ``flip_prob``: horizontal flip of the whole pair.
+    (events untouched); ``flip_prob``: horizontal flip of the whole pair; ``static_target_prob``:
+    erase the target's events in the search crop (a target that stopped while other things
+    move), so that the network must find it by appearance and not follow the busiest events.
     """
 
     template_size: int = 128
@@ -121,6 +123,7 @@ class PairSettings:
     min_box_px: float = 4.0
     brightness_jitter: float = 0.2
     flip_prob: float = 0.5
+    static_target_prob: float = 0.0
     max_tries: int = 50
 
 
@@ -192,7 +195,14 @@ def _event_like(event_frame: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 
 
 def augment(pair: Pair, rng: np.random.Generator, s: PairSettings) -> Pair:
-    """Joint horizontal flip and per-crop RGB brightness jitter."""
+    """Joint horizontal flip, per-crop RGB brightness jitter, erased target events (see PairSettings)."""
+    if s.static_target_prob > 0 and rng.random() < s.static_target_prob:
+        size = pair.search_event.shape[0]
+        cx, cy, w, h = pair.search_box * size
+        x0, y0 = max(0, int(np.floor(cx - w / 2))), max(0, int(np.floor(cy - h / 2)))
+        x1, y1 = min(size, int(np.ceil(cx + w / 2))), min(size, int(np.ceil(cy + h / 2)))
+        pair.search_event = pair.search_event.copy()
+        pair.search_event[y0:y1, x0:x1] = 255  # the Event-AHU background: no events
     if s.brightness_jitter > 0:
         for name in ("template_rgb", "search_rgb"):
             gain = rng.uniform(1 - s.brightness_jitter, 1 + s.brightness_jitter)
