@@ -203,3 +203,11 @@ def test_example_configs_load(name):
     assert config.train.loss_weights.l1 == 14.0
     from fetrack_ros.model import get_config
     get_config(config.model.name, **config.model.overrides)   # a buildable model
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "fetrack_ros" / "training" / "configs").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_packaged_training_configs_are_valid(path):
+    config = TrainConfig.from_dict(yaml.safe_load(path.read_text()))
+    assert config.pair_settings(config.model.overrides.get("template_size", 128),
+                                config.model.overrides.get("search_size", 256)).search_factor > 0
