@@ -31,3 +31,21 @@ def test_csrt_baseline_starts_on_the_ground_truth_and_follows_an_easy_target():
     centers = boxes[:, :2] + boxes[:, 2:] / 2
     gt_centers = sequence.gt_xywh[:, :2] + sequence.gt_xywh[:, 2:] / 2
     assert np.median(np.linalg.norm(centers - gt_centers, axis=1)) < 20
+
+
+def test_demo_runs_again_into_the_same_folder(tmp_path, capsys):
+    """`make demo` twice: the second run replaces the first one's bags and results."""
+    import argparse
+
+    import pytest
+    pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
+    from fetrack_ros.ros import demo_cli
+    parser = argparse.ArgumentParser()
+    demo_cli.add_arguments(parser)
+    args = parser.parse_args(["--sequences", "1", "--frames", "4", "--out", str(tmp_path / "demo")])
+    for run in range(2):
+        assert demo_cli.main(args) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert "| fetrack (node, RGB + events): all (1) | 4 |" in out and "Done in" in out
+    assert [p.name for p in (tmp_path / "demo" / "bags").iterdir()] == ["synthetic_1000000_normal"]
+    assert "replaying 4 images" in out  # the node ran again: nothing was taken from the first run

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ from ..training.simulator import SimConfig, SyntheticSequence, benchmark_sequenc
 #: ROS time of the sensor clock's zero in the demo bags: event times (sensor clock) and image
 #: stamps (ROS time) differ, as on a robot, and the node maps one to the other from packet stamps.
 ROS_TIME_BASE_NS = 1_700_000_000 * 10**9
+#: The demo's own sub-folders of its output folder: input bags, the node's run, the CSRT run.
+DEMO_OUTPUTS = ("bags", "fetrack_live", "csrt")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,6 +106,8 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     out = args.out.resolve()
+    for name in DEMO_OUTPUTS:  # a new run replaces the last one's results (never resumes from them)
+        shutil.rmtree(out / name, ignore_errors=True)
     started = time.perf_counter()
     sequences = benchmark_sequences(args.sequences, config=SimConfig(num_frames=args.frames))
     degraded = {s.name: s.degraded for s in sequences}
