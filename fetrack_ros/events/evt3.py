@@ -108,6 +108,10 @@ def as_words(data, stats=None) -> np.ndarray:
     return raw[:len(raw) // 2 * 2].view("<u2")
 
 
+_NO_WORDS = np.zeros(0, np.int64)
+_FIRST_WORD = np.zeros(1, np.int64)
+
+
 def _fill(table: np.ndarray, is_state: np.ndarray) -> np.ndarray:
     """Per word, the value of the latest state word at or before it (a forward fill).
 
@@ -206,11 +210,14 @@ class Evt3Decoder:
         self.packet_start_time_ns = self.time_ns
         # Per packet [first event index, start time ns or -1]. Packets that begin inside the
         # synchronised words are filled in chunk by chunk below.
-        boundaries = np.concatenate([[0], np.asarray(packet_offsets, np.int64)])
         now = -1 if self.packet_start_time_ns is None else self.packet_start_time_ns
-        self.packet_starts = np.zeros((len(boundaries), 2), np.int64)
-        self.packet_starts[:, 1] = np.where(boundaries >= start, now, -1)
-        self.packet_starts[0, 1] = now
+        if len(packet_offsets):
+            boundaries = np.concatenate([[0], np.asarray(packet_offsets, np.int64)])
+            self.packet_starts = np.zeros((len(boundaries), 2), np.int64)
+            self.packet_starts[:, 1] = np.where(boundaries >= start, now, -1)
+            self.packet_starts[0, 1] = now
+        else:
+            boundaries, self.packet_starts = _FIRST_WORD, np.array([[0, now]], np.int64)
         words = words[start:]
         if not len(words):
             return np.zeros(0, EVENT_DTYPE)
@@ -237,14 +244,16 @@ class Evt3Decoder:
                 grown = np.empty(max(2 * len(events), filled + needed), EVENT_DTYPE)
                 grown[:filled] = events[:filled]
                 events = grown
-            if len(chunk):
+            if len(chunk) and len(boundaries) == 1:  # one packet: nothing to split
+                filled, part_triggers, _ = self._decode_synced(chunk, codes, histogram, events, filled, _NO_WORDS)
+            elif len(chunk):
                 inside = (boundaries >= start + i) & (boundaries < start + i + len(chunk))
                 inside[0] = False  # the first packet's start is known already
                 filled, part_triggers, self.packet_starts[inside] = self._decode_synced(
                     chunk, codes, histogram, events, filled, boundaries[inside] - (start + i))
                 self.packet_starts[boundaries >= start + i + len(chunk)] = (filled, self.time_ns)
-                if len(part_triggers):
-                    triggers.append(part_triggers)
+            if len(chunk) and len(part_triggers):
+                triggers.append(part_triggers)
             if first_bad is not None:
                 break
         events = events[:filled]
@@ -389,8 +398,9 @@ class Evt3Decoder:
         event_t = time_table.take(table_index)
         # events (before the geometry filter) from the event words before each boundary
         at_boundaries = np.empty((len(boundaries), 2), np.int64)
-        at_boundaries[:, 1] = time_table.take(np.searchsorted(state_pos, boundaries))
-        events_before = np.searchsorted(event_pos, boundaries)
+        if len(boundaries):
+            at_boundaries[:, 1] = time_table.take(np.searchsorted(state_pos, boundaries))
+            events_before = np.searchsorted(event_pos, boundaries)
         if has_vectors or histogram[VECT_BASE_X]:
             x, counts, pol = self._expand_vectors(words, codes, event_pos)
             if len(boundaries):
@@ -402,9 +412,10 @@ class Evt3Decoder:
             xw = words.take(event_pos)
             first = filled
             filled, kept = self._pack(xw & 0x7FF, event_y, event_t, (xw >> 11) & 1, out, filled)
-        if kept is not None and len(boundaries):  # out-of-geometry events were dropped
-            events_before = np.concatenate([[0], np.cumsum(kept)]).take(events_before)
-        at_boundaries[:, 0] = first + events_before
+        if len(boundaries):
+            if kept is not None:  # out-of-geometry events were dropped
+                events_before = np.concatenate([[0], np.cumsum(kept)]).take(events_before)
+            at_boundaries[:, 0] = first + events_before
         return filled, triggers, at_boundaries
 
     def _triggers(self, state_words, state_codes, time_table) -> np.ndarray:
