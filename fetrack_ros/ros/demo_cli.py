@@ -124,7 +124,10 @@ def main(args: argparse.Namespace) -> int:
     bags = [BagSequence(p, rgb_topic=DEFAULT_RGB_TOPIC, event_topic=DEFAULT_EVENT_PACKET_TOPIC,
                         gt_topic=DEFAULT_GT_TOPIC) for p in bag_paths]
     try:
-        live = run_live_evaluation(bags, LiveOptions(out / "fetrack_live", node_params={"checkpoint": str(checkpoint)}),
+        # The first image's window (the template's events) spans a whole frame period, as the
+        # simulator's first frame does; the node's default is 33.0 ms.
+        node_params = {"checkpoint": str(checkpoint), "window_duration": sequences[0].config.frame_period_us * 1e-6}
+        live = run_live_evaluation(bags, LiveOptions(out / "fetrack_live", node_params=node_params),
                                    title="fetrack_ros demo: tracker node on held-out synthetic bags",
                                    label="fetrack (node)", log=lambda line: print(f"       {line}", flush=True))
     except LIVE_ERRORS as exc:
