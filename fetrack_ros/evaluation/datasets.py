@@ -122,19 +122,17 @@ class FolderSequence(Sequence):
         self.frame_period_ns = int(frame_period_ns)
         if events not in EVENT_SOURCES:
             raise ValueError(f"events={events!r} is unknown; expected one of {EVENT_SOURCES}")
-        self.events_from = events
-        self.has_raw_events = events == "aedat4"
         self.window = window if window is not None else WindowPolicy()
         if not self.seq_dir.is_dir():
             raise SourceError(f"sequence folder not found: {self.seq_dir}")
         self.rgb_paths = list_frames(self.seq_dir / self.layout.rgb_dir.format(seq=self.name))
         self.stamps_ns = np.arange(len(self.rgb_paths), dtype=np.int64) * self.frame_period_ns
+        self.aedat4_path: Path | None = None  # the raw recording the event frames come from
+        self.event_paths: list[Path] | None = None
         if events == "aedat4":
-            self.event_paths = None
             self.aedat4_path = self._find_recording()
             self._read_recording_times()
         else:
-            self.aedat4_path = None
             self.event_paths = list_frames(self.seq_dir / self.layout.event_dir.format(seq=self.name))
             if len(self.event_paths) != len(self.rgb_paths):
                 raise SourceError(f"sequence {self.name}: {len(self.rgb_paths)} RGB frames but "
@@ -180,11 +178,15 @@ class FolderSequence(Sequence):
         return len(self.rgb_paths)
 
     @property
+    def has_raw_events(self) -> bool:
+        return self.aedat4_path is not None
+
+    @property
     def gt_xywh(self) -> np.ndarray | None:
         return None if self._gt is None else self._gt.copy()
 
     def frames(self) -> Iterator[Frame]:
-        if self.events_from == "aedat4":
+        if self.has_raw_events:
             yield from self._frames_from_recording()
             return
         sizes = None
@@ -199,7 +201,7 @@ class FolderSequence(Sequence):
         """The raw recording's events in file order (EVENT_DTYPE, ns in the frames' clock)."""
         from ..events import EventDecodeError, iter_aedat4_events
         if self.aedat4_path is None:
-            raise SourceError(f"sequence {self.name} reads event frames (events={self.events_from!r}): no raw events")
+            raise SourceError(f"sequence {self.name} reads event frames (events='frames'): no raw events")
         try:
             yield from iter_aedat4_events(self.aedat4_path)
         except EventDecodeError as exc:

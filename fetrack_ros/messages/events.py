@@ -108,31 +108,26 @@ class EventDecoding:
                 errors.extend(EventInputError("events.unknown_encoding", str(exc)) for _ in run)
                 return 0
         headers = [stamp_to_ns(msg.header.stamp) for _, msg in run]
-        odd, offsets = 0, ()
-        if len(run) == 1:
-            payload = np.frombuffer(first.events, np.uint8)
-        else:
-            parts = [np.frombuffer(msg.events, np.uint8) for _, msg in run]
+        parts = [np.frombuffer(msg.events, np.uint8) for _, msg in run]
+        joined, odd = {}, 0
+        if len(parts) > 1:  # one EVT3 call; each packet's trailing odd byte dropped, as packet by packet
             odd = sum(len(part) % 2 for part in parts)
-            payload = np.concatenate([part[:len(part) // 2 * 2] for part in parts])
-            offsets = np.cumsum([len(part) // 2 for part in parts])[:-1]  # words
+            joined["packet_offsets"] = np.cumsum([len(part) // 2 for part in parts])[:-1]  # words
+            parts = [part[:len(part) // 2 * 2] for part in parts]
         before = _problem_count(decoder)
         try:
-            events = decoder.decode(payload, int(first.time_base), packet_offsets=offsets) if len(run) > 1 \
-                else decoder.decode(payload, int(first.time_base))
+            events = decoder.decode(parts[0] if len(parts) == 1 else np.concatenate(parts), int(first.time_base),
+                                    **joined)
         except EventDecodeError as exc:
             errors.append(EventInputError("events.malformed_packet", f"{key[0]} packet seq {first.seq}: {exc}"))
             return 0
-        if len(run) == 1:
-            packets = [(headers[0], decoder.packet_start_time_ns, events)]
-        else:
-            # Each packet gets its own clock observation and offset, on its slice of the events:
-            # the same times as decoding packet by packet, however the packets were batched.
-            ends = [*decoder.packet_starts[1:, 0], len(events)]
-            packets = [(header, None if sensor_start < 0 else int(sensor_start), events[begin:end])
-                       for header, (begin, sensor_start), end in zip(headers, decoder.packet_starts, ends)]
-        for header, sensor_start, part in packets:
-            self._to_image_clock(part, header, sensor_start)
+        # Each packet gets its own clock observation and offset, on its slice of the events: the
+        # same times as decoding packet by packet, however the packets were batched.
+        starts = decoder.packet_starts if joined else [(0, decoder.packet_start_time_ns)]
+        ends = [*(begin for begin, _ in starts[1:]), len(events)]
+        for header, (begin, sensor_start), end in zip(headers, starts, ends):
+            sensor_start = None if sensor_start is None or sensor_start < 0 else int(sensor_start)
+            self._to_image_clock(events[begin:end], header, sensor_start)
         if len(events):
             chunks.append(events)
         return int(odd > 0 or _problem_count(decoder) != before)

@@ -201,8 +201,7 @@ def augment(pair: Pair, rng: np.random.Generator, s: PairSettings) -> Pair:
         cx, cy, w, h = pair.search_box * size
         x0, y0 = max(0, int(np.floor(cx - w / 2))), max(0, int(np.floor(cy - h / 2)))
         x1, y1 = min(size, int(np.ceil(cx + w / 2))), min(size, int(np.ceil(cy + h / 2)))
-        pair.search_event = pair.search_event.copy()
-        pair.search_event[y0:y1, x0:x1] = 255  # the Event-AHU background: no events
+        pair.search_event[y0:y1, x0:x1] = 255  # the Event-AHU background (the crop is the pair's own)
     if s.brightness_jitter > 0:
         for name in ("template_rgb", "search_rgb"):
             gain = rng.uniform(1 - s.brightness_jitter, 1 + s.brightness_jitter)
