@@ -41,7 +41,7 @@ def test_invalid_params_are_rejected_with_the_field_name(changes, error, match):
 
 
 def test_replace_rejects_unknown_fields_and_accepts_numpy_numbers():
-    with pytest.raises(TypeError, match="unknown TrackerParams field"):
+    with pytest.raises(TypeError, match=r"unknown field\(s\) \[.*\] in TrackerParams"):
         TrackerParams().replace(update_threshold=0.3)
     p = TrackerParams().replace(failed_search_threshold=np.int64(5), peak_score_threshold=np.float32(0.3))
     assert p.failed_search_threshold == 5

@@ -10,6 +10,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..fields import reject_unknown_fields
+
 SCAN_BACKENDS = ("auto", "cuda", "torch", "reference")
 
 
@@ -75,10 +77,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown ModelConfig field(s) {unknown}; known: {sorted(known)}")
+        reject_unknown_fields(cls, data, "ModelConfig")
         return cls(**data)
 
 

@@ -6,6 +6,8 @@ import math
 import numbers
 from dataclasses import dataclass
 
+from ..fields import reject_unknown_fields
+
 
 @dataclass(frozen=True)
 class TrackerParams:
@@ -76,10 +78,7 @@ class TrackerParams:
 
     def replace(self, **changes) -> "TrackerParams":
         """A copy with ``changes`` applied and validated; unknown names raise ``TypeError``."""
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
-        if unknown:
-            raise TypeError(f"unknown TrackerParams field(s) {unknown}; known: "
-                            f"{[f.name for f in dataclasses.fields(self)]}")
+        reject_unknown_fields(type(self), changes, "TrackerParams", TypeError)
         return dataclasses.replace(self, **changes)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from ..fields import reject_unknown_fields
 from .losses import LossWeights
 from .sampling import PairSettings
 from .simulator import HELD_OUT_SEED_START
@@ -38,10 +39,7 @@ def _build(cls, data, where: str):
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}: {data!r}")
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"unknown field(s) {unknown} in {where}; known: {sorted(known)}")
+    reject_unknown_fields(cls, data, where, ConfigError)
     types = {f.name: f.type for f in dataclasses.fields(cls)}
     data = {k: _coerce(v, types[k], f"{where}.{k}") for k, v in data.items()}
     try:
@@ -162,10 +160,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict | None) -> "TrainConfig":
         data = dict(data or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown top-level section(s) {unknown}; known: {sorted(known)}")
+        reject_unknown_fields(cls, data, "the top level of the training config", ConfigError)
         data_sec = dict(data.get("data") or {})
         sources = data_sec.get("sources", [{}])
         if not isinstance(sources, (list, tuple)) or not sources:

@@ -25,6 +25,7 @@ from typing import Iterator
 import numpy as np
 
 from ..evaluation.sequence import Frame, Sequence
+from ..fields import reject_unknown_fields
 from ..events.event_types import EVENT_DTYPE
 from .camera import CONDITIONS, DEGRADED_CONDITIONS, CameraSettings, expose, random_settings
 from .dvs import DvsParams, DvsSimulator, log_intensity
@@ -85,10 +86,7 @@ class SimConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SimConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown SimConfig field(s) {unknown}; known: {sorted(known)}")
+        reject_unknown_fields(cls, data, "SimConfig")
         data = dict(data)
         if "dvs" in data:
             data["dvs"] = DvsParams(**data["dvs"])
