@@ -67,16 +67,28 @@ def test_fixture_stream_whole_and_random_splits_equal(evt3_fixtures):
 
 
 @pytest.mark.parametrize("name", ["evt3_stream", "evt3_vect_stream"])
-def test_joined_packets_give_each_packets_events_and_start_time(evt3_fixtures, name):
+@pytest.mark.parametrize("joined_in_sync", [True, False])
+def test_joined_packets_give_each_packets_events_and_start_time(evt3_fixtures, name, joined_in_sync):
     """Packets joined into one call (what the node and bag reader do per frame) decode to the
     same events, and packet_starts splits them and gives each packet's start time as if the
-    packets had been decoded one by one; small chunks put boundaries across chunk edges."""
+    packets had been decoded one by one; small chunks put boundaries across chunk edges.
+
+    ``joined_in_sync=False``: the stream is joined in mid-flight (its first TIME_HIGH cut off),
+    so the first packets pass before it synchronises: they have no start time, and the packet
+    in which it synchronises starts at the synchronising time, as when decoded alone."""
     d = np.load(evt3_fixtures / f"{name}.npz", allow_pickle=False)
     width, height = int(d["width"]), int(d["height"])
     data = d["bytes"].tobytes()
+    if not joined_in_sync:
+        data = data[2:]
+        first_high = 2 * int(np.argmax((np.frombuffer(data, "<u2") >> 12) == 0x8))
+        assert first_high > 8
     rng = np.random.default_rng(11)
     for groups in range(3):
         cuts = np.sort(rng.choice(np.arange(2, len(data), 2), 60, replace=False))
+        if not joined_in_sync:  # three packets before the synchronising time pair, then one with it
+            early = np.arange(1, 4) * (first_high // 8) * 2
+            cuts = np.unique(np.concatenate([early, cuts[cuts > first_high + 2]]))
         parts = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
         one_by_one = Evt3Decoder(width, height)
         expected, starts = [], []
@@ -90,8 +102,9 @@ def test_joined_packets_give_each_packets_events_and_start_time(evt3_fixtures, n
         np.testing.assert_array_equal(events, np.concatenate(expected))
         first_event = np.concatenate([[0], np.cumsum([len(e) for e in expected])[:-1]])
         np.testing.assert_array_equal(joined.packet_starts[:, 0], first_event)
-        # the first packet synchronises the stream in both cases; later ones start synchronised
         np.testing.assert_array_equal(joined.packet_starts[:, 1], starts)
+        if not joined_in_sync:
+            assert starts[:3] == [-1, -1, -1] and starts[3] > 0
         assert joined.stats.out_of_geometry == one_by_one.stats.out_of_geometry
     if name == "evt3_vect_stream":
         assert joined.stats.out_of_geometry > 0  # the filter's effect on the split is covered

@@ -214,8 +214,10 @@ class Evt3Decoder:
         if len(packet_offsets):
             boundaries = np.concatenate([[0], np.asarray(packet_offsets, np.int64)])
             self.packet_starts = np.zeros((len(boundaries), 2), np.int64)
-            self.packet_starts[:, 1] = np.where(boundaries >= start, now, -1)
-            self.packet_starts[0, 1] = now
+            # Packets before the one that synchronises the stream have no start time; that one
+            # starts at the synchronising time pair, as when decoded alone.
+            synchronising = int(np.searchsorted(boundaries, start, side="right")) - 1
+            self.packet_starts[:, 1] = np.where(np.arange(len(boundaries)) >= synchronising, now, -1)
         else:
             boundaries, self.packet_starts = _FIRST_WORD, np.array([[0, now]], np.int64)
         words = words[start:]
