@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from fetrack_ros.model.ops import causal_conv1d, resolve_backend, selective_scan
-from fetrack_ros.model.ops.scan import selective_scan_reference, selective_scan_torch
+from fetrack_ros.model.ops.scan import _may_underflow, selective_scan_reference, selective_scan_torch
 
 NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias")
 
@@ -96,6 +96,28 @@ def test_torch_backward_passes_gradcheck_in_float64():
                                     kw["delta_bias"], delta_softplus=True, chunk=3)
 
     assert torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+def _log2_decay_factors(inputs):
+    """dt and A*log2(e) as the torch scan forms them (their product is log2 of the decay)."""
+    dt = torch.nn.functional.softplus(inputs["delta"] + inputs["delta_bias"][:, None])
+    return dt, inputs["A"] * 1.4426950408889634
+
+
+def test_underflow_bound_is_safe_and_tells_the_two_regimes_apart():
+    """The clamp is skipped only when no dt*A' can fall below the clamp: check the bound against
+    the products themselves, in the ordinary and the fully decayed regime."""
+    for bias, expected in ((0.0, False), (30.0, True)):
+        inputs = _inputs(2, 8, 12, groups=2, seed=3)
+        inputs["delta_bias"] = inputs["delta_bias"] + bias
+        dt, a = _log2_decay_factors(inputs)
+        products = dt[:, :, None, :] * a[None, :, :, None]          # (b, D, N, L)
+        assert _may_underflow(dt, a) is expected
+        assert bool((products < -115.0).any()) is expected
+    # Signs of either factor do not fool the bound.
+    assert _may_underflow(torch.tensor([-60.0, 1.0]), torch.tensor([-1.0, 2.0]))
+    assert not _may_underflow(torch.tensor([0.5, 1.0]), torch.tensor([-3.0, 2.0]))
+    assert _may_underflow(torch.tensor([float("nan")]), torch.tensor([-1.0]))
 
 
 def test_torch_gradients_with_fully_decayed_states():

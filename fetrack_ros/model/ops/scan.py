@@ -166,9 +166,10 @@ def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk):
     states = torch.empty_like(decay)
     carries = dt.new_zeros(-(-length // chunk), step_numel)
     y = dt.new_empty(length, batch, groups, 1, per_group)
+    clamp = _may_underflow(dt, At)
     for index, start in enumerate(range(0, length, chunk)):
         n = min(chunk, length - start)
-        _chunk_decay(dt[start:start + n], At, out=decay[:n])
+        _chunk_decay(dt[start:start + n], At, clamp, out=decay[:n])
         torch.mul(dtu[start:start + n], Bt[start:start + n], out=states[:n])
         flat_states, flat_decay = states[:n].view(n, step_numel), decay[:n].view(n, step_numel)
         for lo, hi in bounds:
@@ -181,9 +182,22 @@ def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk):
     return y, carries.view(-1, batch, groups, state, per_group)
 
 
-def _chunk_decay(dt, At, out):
-    """exp(dt*A) as exp2 of the log2-scaled product, clamped (see _MIN_LOG2_DECAY); in ``out``."""
-    return torch.mul(dt, At, out=out).clamp_(min=_MIN_LOG2_DECAY).exp2_()
+def _may_underflow(dt, At) -> bool:
+    """Whether some ``dt * At`` can fall below _MIN_LOG2_DECAY, from the bounds of both factors.
+
+    One reduction per call instead of a clamp (and, in the backward pass, a mask) per chunk:
+    the bound almost always shows that nothing needs clamping.
+    """
+    dt_bounds, a_bounds = torch.aminmax(dt), torch.aminmax(At)
+    lowest = min(float(d * a) for d in dt_bounds for a in a_bounds)
+    return not lowest >= _MIN_LOG2_DECAY  # NaN counts as "may"
+
+
+def _chunk_decay(dt, At, clamp: bool, out):
+    """exp(dt*A) as exp2 of the log2-scaled product, clamped when ``clamp`` (see
+    _MIN_LOG2_DECAY); in ``out``."""
+    torch.mul(dt, At, out=out)
+    return (out.clamp_(min=_MIN_LOG2_DECAY) if clamp else out).exp2_()
 
 
 class _ChunkedScan(torch.autograd.Function):
@@ -218,7 +232,8 @@ class _ChunkedScan(torch.autograd.Function):
         # faults than the arithmetic done in them.
         decay = dt.new_empty(chunk, batch, groups, At.shape[1], per_group)
         states, g_states, work = torch.empty_like(decay), torch.empty_like(decay), torch.empty_like(decay)
-        clamped = torch.empty(decay.shape, dtype=torch.bool, device=decay.device)
+        clamp = _may_underflow(dt, At)
+        clamped = torch.empty(decay.shape, dtype=torch.bool, device=decay.device) if clamp else None
         g_carry = torch.zeros_like(carries[0])            # a[t+1] g_h[t+1] from the chunk after this one
         starts = list(range(0, length, chunk))
         for index in reversed(range(len(starts))):
@@ -226,9 +241,12 @@ class _ChunkedScan(torch.autograd.Function):
             n = min(chunk, length - start)
             sl = slice(start, start + n)
             a, h, g, w = decay[:n], states[:n], g_states[:n], work[:n]
-            torch.mul(dt[sl], At, out=w)                  # log2 of the decay
-            torch.lt(w, _MIN_LOG2_DECAY, out=clamped[:n])
-            torch.clamp(w, min=_MIN_LOG2_DECAY, out=a).exp2_()
+            if clamp:
+                torch.mul(dt[sl], At, out=w)              # log2 of the decay
+                torch.lt(w, _MIN_LOG2_DECAY, out=clamped[:n])
+                torch.clamp(w, min=_MIN_LOG2_DECAY, out=a).exp2_()
+            else:
+                _chunk_decay(dt[sl], At, False, out=a)
             torch.mul(dtu[sl], Bt[sl], out=h)
             prev = carries[index]
             for k in range(n):                            # the chunk's states again
@@ -245,7 +263,9 @@ class _ChunkedScan(torch.autograd.Function):
             # through a = 2^(dt*A'): dL/d(dt*A') = dL/dh_t * h_{t-1} * a_t * ln 2 (0 where clamped)
             g[1:].mul_(h[:-1])
             g[0].mul_(carries[index])
-            g.mul_(a).masked_fill_(clamped[:n], 0.0)     # ln 2 goes on the (small) sums below
+            g.mul_(a)                                     # ln 2 goes on the (small) sums below
+            if clamp:
+                g.masked_fill_(clamped[:n], 0.0)
             torch.sum(torch.mul(g, At, out=w), dim=3, keepdim=True, out=g_dt[sl]).mul_(_LN_2)
             g_At.add_(torch.mul(g, dt[sl], out=w).sum(dim=(0, 1)), alpha=_LN_2)
         return g_dt, g_dtu, g_At, g_Bt, g_Ct, None
