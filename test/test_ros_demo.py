@@ -47,5 +47,6 @@ def test_demo_runs_again_into_the_same_folder(tmp_path, capsys):
         assert demo_cli.main(args) == 0, capsys.readouterr().err
         out = capsys.readouterr().out
         assert "| fetrack (node, RGB + events): all (1) | 4 |" in out and "Done in" in out
+        assert "SR 95% interval" in out and "- all (1 sequences): " in out  # paired with CSRT
     assert [p.name for p in (tmp_path / "demo" / "bags").iterdir()] == ["synthetic_1000000_normal"]
     assert "replaying 4 images" in out  # the node ran again: nothing was taken from the first run

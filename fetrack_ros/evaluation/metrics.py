@@ -38,6 +38,8 @@ CENTER_THRESHOLDS_NORM = np.arange(0, 51, dtype=np.float64) / 100.0
 
 PRECISION_THRESHOLD_PX = 20
 NORM_PRECISION_THRESHOLD_INDEX = 20  # 0.20
+#: Resamples behind the 95 % intervals of :func:`summarize` (their last digit moves by ~0.1).
+BOOTSTRAP_RESAMPLES = 10_000
 
 
 def _as_boxes(boxes, name: str) -> np.ndarray:
@@ -143,7 +145,8 @@ def summarize(results: Sequence[dict]) -> dict:
     """Average per-sequence curves (as returned by :func:`evaluate_sequence`) over sequences.
 
     Returns percentages (float): ``auc`` (mean of the mean success curve), ``precision_20``,
-    ``norm_precision_20``, ``op50``, ``op75``; the mean curves in percent as float32 arrays
+    ``norm_precision_20``, ``op50``, ``op75``; ``auc_ci95`` and ``precision_20_ci95``, their 95 %
+    intervals over sequences (:func:`bootstrap_interval`); the mean curves in percent as float32 arrays
     (``success_curve``, ``precision_curve``, ``norm_precision_curve``); ``num_sequences``,
     ``num_frames``; and the threshold arrays for plotting.
     """
@@ -155,6 +158,7 @@ def summarize(results: Sequence[dict]) -> dict:
         stacked = np.stack([np.asarray(r[key], dtype=np.float32) for r in results])
         curves[key] = stacked.mean(axis=0, dtype=np.float32) * np.float32(100.0)
     success = curves["success_curve"]
+    per_sequence = sequence_scores(results)
     return {
         "num_sequences": len(results),
         "num_frames": int(sum(int(r["num_frames"]) for r in results)),
@@ -163,11 +167,48 @@ def summarize(results: Sequence[dict]) -> dict:
         "norm_precision_20": float(curves["norm_precision_curve"][NORM_PRECISION_THRESHOLD_INDEX]),
         "op50": float(success[10]),
         "op75": float(success[15]),
+        "auc_ci95": bootstrap_interval(per_sequence["auc"]),
+        "precision_20_ci95": bootstrap_interval(per_sequence["precision_20"]),
         **curves,
         "overlap_thresholds": OVERLAP_THRESHOLDS,
         "center_thresholds_px": CENTER_THRESHOLDS_PX,
         "center_thresholds_norm": CENTER_THRESHOLDS_NORM,
     }
+
+
+def sequence_scores(results: Sequence[dict]) -> dict[str, np.ndarray]:
+    """Per-sequence ``auc`` and ``precision_20`` in percent, (S,) float64 each: the values whose
+    means :func:`summarize` reports (both are linear in the curves it averages)."""
+    return {"auc": np.array([100.0 * float(np.mean(r["success_curve"], dtype=np.float32)) for r in results]),
+            "precision_20": np.array([100.0 * float(r["precision_curve"][PRECISION_THRESHOLD_PX]) for r in results])}
+
+
+def bootstrap_interval(values, confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean of per-sequence ``values``.
+
+    Sequences are resampled with replacement ``resamples`` times (fixed ``seed``: the same
+    results give the same interval). Scores of tracking benchmarks vary far more between
+    sequences than between frames, so this says how much a mean over a few dozen sequences can
+    be trusted. For a paired comparison of two trackers on the same sequences pass the
+    per-sequence differences.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0 or not np.isfinite(values).all():
+        raise ValueError(f"bootstrap_interval() needs finite per-sequence values, got {values.size} values "
+                         f"({int(np.count_nonzero(~np.isfinite(values)))} not finite)")
+    if not 0.0 < confidence < 1.0 or resamples < 1:
+        raise ValueError(f"bootstrap_interval(): confidence must be in (0, 1) and resamples >= 1, "
+                         f"got {confidence} and {resamples}")
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    block = max(1, 2_000_000 // values.size)  # resamples per block: bounded index memory
+    for start in range(0, resamples, block):
+        picks = rng.integers(values.size, size=(min(block, resamples - start), values.size))
+        means[start:start + len(picks)] = values[picks].mean(axis=1)
+    tail = 100.0 * (1.0 - confidence) / 2.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(low), float(high)
 
 
 def fps(frame_seconds: Iterable[float]) -> float:

@@ -20,6 +20,7 @@ COLUMNS = {
     "frames": ("frames", "{}"),
     "valid_frames": ("valid", "{}"),
     "auc": ("AUC (SR) %", "{:.2f}"),
+    "auc_ci95": ("SR 95% interval", "{0[0]:.1f}-{0[1]:.1f}"),
     "precision_20": ("PR@20px %", "{:.2f}"),
     "norm_precision_20": ("NPR@0.2 %", "{:.2f}"),
     "op50": ("OP50 %", "{:.2f}"),
@@ -40,7 +41,8 @@ def sequence_row(name: str, result: Mapping, fps: float | None = None) -> dict:
 
 def overall_row(summary: Mapping, fps: float | None = None, valid_frames: int | None = None) -> dict:
     return {"sequence": f"ALL ({summary['num_sequences']} sequences)", "frames": int(summary["num_frames"]),
-            "valid_frames": valid_frames, "auc": summary["auc"], "precision_20": summary["precision_20"],
+            "valid_frames": valid_frames, "auc": summary["auc"], "auc_ci95": summary["auc_ci95"],
+            "precision_20": summary["precision_20"],
             "norm_precision_20": summary["norm_precision_20"], "op50": summary["op50"], "op75": summary["op75"],
             "avg_overlap": None, "fps": None if fps is None else float(fps)}
 
@@ -95,7 +97,9 @@ def write_report(out_dir: str | Path, results: Mapping[str, Mapping], *, fps: Ma
     total = overall_row(summary, overall_fps, sum(r["valid_frames"] for r in rows))
     md = (f"# {title}\n\n## Overall\n\n{markdown_table([total])}\n"
           f"AUC = mean success over IoU thresholds 0:0.05:1; PR@20px = precision at 20 px center error; "
-          f"NPR@0.2 = normalized precision at 0.2; averaged over sequences (reference toolkit rules).\n\n"
+          f"NPR@0.2 = normalized precision at 0.2; averaged over sequences (reference toolkit rules). "
+          f"SR 95% interval: bootstrap over sequences (how far the mean could move with other "
+          f"sequences of the same kind).\n\n"
           f"## Per sequence\n\n{markdown_table(rows)}")
     paths = {"markdown": out_dir / "report.md", "json": out_dir / "report.json",
              "success_plot": out_dir / "success.png", "precision_plot": out_dir / "precision.png"}
