@@ -81,6 +81,16 @@ def test_per_pixel_thresholds_set_each_pixels_event_count():
     assert len(np.unique(counts)) > 1, "threshold mismatch should vary the counts between pixels"
 
 
+def test_changes_at_and_just_below_a_threshold():
+    """A change of exactly k thresholds gives k events, one a hair below a threshold none; a pixel
+    brightening and one darkening in the same step each give their own polarity only."""
+    dvs = ideal_dvs(shape=(1, 4), contrast=0.25)
+    dvs.reset(np.zeros((1, 4)), 0)
+    events = dvs.step(np.array([[0.25, 0.75, 0.25 * (1 - 1e-6), -0.5]]), 1_000_000)
+    counts = {(int(x), int(p)): int(np.sum((events["x"] == x) & (events["p"] == p))) for x in range(4) for p in (0, 1)}
+    assert counts == {(0, 1): 1, (0, 0): 0, (1, 1): 3, (1, 0): 0, (2, 1): 0, (2, 0): 0, (3, 1): 0, (3, 0): 2}
+
+
 def test_refractory_period_drops_fast_repeats_but_keeps_the_reference():
     dvs = ideal_dvs(contrast=0.1, refractory_ns=1_000_000)
     dvs.reset(np.zeros((1, 1)), 0)

@@ -78,6 +78,8 @@ class DvsSimulator:
         self.c_on = np.maximum(params.min_threshold, params.contrast_on + params.threshold_sigma * rng.standard_normal(shape))
         self.c_off = np.maximum(params.min_threshold, params.contrast_off + params.threshold_sigma * rng.standard_normal(shape))
         self.c_on, self.c_off = self.c_on.ravel(), self.c_off.ravel()
+        # Just below the thresholds: changes under these cannot reach one after rounding.
+        self._near_on, self._near_off = self.c_on * (1 - 1e-9), self.c_off * (1 - 1e-9)
         self._ref: np.ndarray | None = None
         self._prev: np.ndarray | None = None
         self._last_t = np.full(self.height * self.width, np.iinfo(np.int64).min // 2, np.int64)
@@ -99,7 +101,8 @@ class DvsSimulator:
             raise ValueError(f"DvsSimulator.step time {t_ns} ns is not after the previous sample "
                              f"({self._t_prev_us * 1000} ns)")
         cur = log_image.astype(np.float64).ravel()
-        parts = [self._crossings(cur, t_us, +1), self._crossings(cur, t_us, -1)]
+        change = cur - self._ref   # a pixel crosses ON or OFF thresholds, never both, in one step
+        parts = [self._crossings(cur, change, t_us, +1), self._crossings(cur, change, t_us, -1)]
         if self.params.noise_rate_hz > 0:
             parts.append(self._noise(t_us))
         self._prev = cur.copy()
@@ -112,14 +115,17 @@ class DvsSimulator:
         if log_image.shape != (self.height, self.width):
             raise ValueError(f"log image must have shape ({self.height}, {self.width}), got {log_image.shape}")
 
-    def _crossings(self, cur: np.ndarray, t_us: int, sign: int) -> np.ndarray:
+    def _crossings(self, cur: np.ndarray, change: np.ndarray, t_us: int, sign: int) -> np.ndarray:
+        """Threshold crossings of polarity ``sign`` for ``change = cur - reference`` (flat)."""
         c = self.c_on if sign > 0 else self.c_off
-        delta = (cur - self._ref) * sign
-        counts = np.floor(delta / c).astype(np.int64)
-        pix = np.flatnonzero(counts > 0)
+        # Only pixels whose change nearly reaches a threshold can cross one: the exact count
+        # (floor of change / threshold) is computed for those alone, most of the image is still.
+        near = np.flatnonzero(sign * change >= (self._near_on if sign > 0 else self._near_off))
+        counts = np.floor(sign * change[near] / c[near]).astype(np.int64)
+        pix = near[counts > 0]
         if pix.size == 0:
             return np.zeros(0, EVENT_DTYPE)
-        n = counts[pix]
+        n = counts[counts > 0]
         self._ref[pix] += sign * n * c[pix]
         # k-th crossing (k = 1..n) of each pixel, as flat arrays.
         rep = np.repeat(pix, n)
