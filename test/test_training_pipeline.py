@@ -197,6 +197,29 @@ def test_synthetic_source_gives_the_same_event_frames_through_evt3():
         assert np.array_equal(direct.rgb(i), evt3.rgb(i))
 
 
+@pytest.mark.parametrize("pool", [1, 4])
+def test_synthetic_source_pool_mixes_clips_at_the_same_simulation_cost(pool):
+    """Every simulated clip serves exactly `reuse` calls; with a pool, consecutive calls (a batch)
+    come from several clips, without one, from one clip at a time."""
+    from fetrack_ros.training.sampling import SyntheticSource
+    from fetrack_ros.training.simulator import SimConfig
+
+    source = SyntheticSource(SimConfig.from_dict({**TINY_SIM, "num_frames": 2}), reuse=3, pool=pool)
+    rng = np.random.default_rng(4)
+    names = [source.clip(rng).name for _ in range(48)]
+    uses = {name: names.count(name) for name in names}
+    # Used-up clips served exactly `reuse` calls; the ones still in the pool at most that.
+    assert sum(n == 3 for n in uses.values()) >= len(uses) - pool and max(uses.values()) == 3
+    distinct_per_batch = [len(set(names[i:i + 6])) for i in range(0, 48, 6)]
+    if pool == 1:
+        assert names == [n for n in dict.fromkeys(names) for _ in range(3)][:48]   # one clip at a time
+        assert max(distinct_per_batch) == 2
+    else:
+        assert np.mean(distinct_per_batch) > 3
+    with pytest.raises(ValueError, match="pool >= 1"):
+        SyntheticSource(pool=0)
+
+
 @pytest.mark.parametrize("name", ["default_model.yaml", "finetune_coesot.yaml"])
 def test_example_configs_load(name):
     config = TrainConfig.load(REPO / "fetrack_ros" / "training" / "configs" / name)

@@ -10,7 +10,7 @@ Sections (every field optional; defaults are the reference recipe where it has o
     output:      {dir, checkpoint_every, rank_checkpoints}
     validation:  {every, seed_start, num_sequences, sim: {...}, folder: {...}, tracker: {...}}
 
-A source is ``{kind: synthetic, weight, seed_start, num_seeds, reuse, event_path, sim: {...SimConfig...}}``
+A source is ``{kind: synthetic, weight, seed_start, num_seeds, reuse, pool, event_path, sim: {...SimConfig...}}``
 or ``{kind: folder, weight, root, dataset, list_file}``. Synthetic training seeds are drawn from
 ``[seed_start, seed_start + num_seeds)``; keep validation and benchmark seeds outside that range
 (the defaults: training 0..999999, validation from 1000000).
@@ -88,6 +88,7 @@ class SourceSection:
     seed_start: int = 0
     num_seeds: int = HELD_OUT_SEED_START
     reuse: int = 4
+    pool: int = 1
     event_path: str = "direct"
     sim: dict = field(default_factory=dict)
     # folder

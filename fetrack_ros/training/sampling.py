@@ -51,29 +51,33 @@ class SyntheticSource:
     """Clips simulated on the fly (:class:`~.simulator.SyntheticSequence`), from seeds in
     ``[seed_start, seed_start + num_seeds)`` drawn with the caller's generator.
 
-    Each simulated clip is kept and reused for ``reuse`` calls: a 346x260 frame with events costs
-    ~12 ms to simulate on one core, and a pair uses only two frames of the clip.
+    Each simulated clip serves ``reuse`` calls: a 346x260 frame with events costs ~12 ms to
+    simulate on one core, and a pair uses only two frames of the clip. ``pool`` clips are kept
+    at once and each call takes one of them at random (a used-up one is replaced by a new clip),
+    so consecutive pairs, a batch, come from up to ``pool`` sequences for the same simulation
+    cost; with ``pool=1`` a batch of 16 at ``reuse=8`` holds only two sequences.
     """
 
     def __init__(self, config=None, seed_start: int = 0, num_seeds: int = 1_000_000, reuse: int = 4,
-                 event_path: str = "direct"):
+                 event_path: str = "direct", pool: int = 1):
         from .simulator import SimConfig
         self.config = config or SimConfig()
-        self.seed_start, self.num_seeds, self.reuse = int(seed_start), int(num_seeds), int(reuse)
-        if self.num_seeds < 1 or self.reuse < 1:
-            raise ValueError(f"SyntheticSource needs num_seeds >= 1 and reuse >= 1, got {num_seeds}, {reuse}")
+        self.seed_start, self.num_seeds, self.reuse, self.pool = int(seed_start), int(num_seeds), int(reuse), int(pool)
+        if self.num_seeds < 1 or self.reuse < 1 or self.pool < 1:
+            raise ValueError(f"SyntheticSource needs num_seeds, reuse and pool >= 1, got {num_seeds}, {reuse}, {pool}")
         if event_path not in ("direct", "evt3"):
             raise ValueError(f"event_path must be 'direct' or 'evt3', got {event_path!r}")
         self.event_path = event_path
-        self._cached: Clip | None = None
-        self._uses = 0
+        self._clips: list[Clip | None] = [None] * self.pool
+        self._uses = [0] * self.pool
 
     def clip(self, rng: np.random.Generator) -> Clip:
-        if self._cached is None or self._uses >= self.reuse:
-            self._cached = self.simulate(self.seed_start + int(rng.integers(self.num_seeds)))
-            self._uses = 0
-        self._uses += 1
-        return self._cached
+        slot = int(rng.integers(self.pool)) if self.pool > 1 else 0
+        if self._clips[slot] is None or self._uses[slot] >= self.reuse:
+            self._clips[slot] = self.simulate(self.seed_start + int(rng.integers(self.num_seeds)))
+            self._uses[slot] = 0
+        self._uses[slot] += 1
+        return self._clips[slot]
 
     def simulate(self, seed: int) -> Clip:
         from .simulator import SyntheticSequence

@@ -76,7 +76,7 @@ def build_sources(config: TrainConfig):
     for src in config.data.sources:
         if src.kind == "synthetic":
             sources.append(SyntheticSource(SimConfig.from_dict(src.sim), src.seed_start, src.num_seeds, src.reuse,
-                                           src.event_path))
+                                           src.event_path, src.pool))
         else:
             sources.append(FolderSource(src.root, src.dataset, src.list_file))
         weights.append(src.weight)
