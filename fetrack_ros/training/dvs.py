@@ -122,10 +122,10 @@ class DvsSimulator:
         # (floor of change / threshold) is computed for those alone, most of the image is still.
         near = np.flatnonzero(sign * change >= (self._near_on if sign > 0 else self._near_off))
         counts = np.floor(sign * change[near] / c[near]).astype(np.int64)
-        pix = near[counts > 0]
+        crossing = counts > 0
+        pix, n = near[crossing], counts[crossing]
         if pix.size == 0:
             return np.zeros(0, EVENT_DTYPE)
-        n = counts[counts > 0]
         self._ref[pix] += sign * n * c[pix]
         # k-th crossing (k = 1..n) of each pixel, as flat arrays.
         rep = np.repeat(pix, n)
