@@ -10,6 +10,7 @@ import torch
 
 from fetrack_ros.model import (CheckpointError, UnsafeCheckpointError, build_model, infer_config,
                                load_checkpoint, load_model, read_checkpoint, save_checkpoint)
+from fetrack_ros.model.checkpoint import resize_position_embeddings
 
 FOREIGN_MODULE = "lib.train.admin.settings_not_here"
 
@@ -210,3 +211,44 @@ def test_infer_config_on_official_keys(official_fixtures):
     assert infer_config(state) == build_model("vim_s", depth=2).config
     model = load_model(official_fixtures / "femamba_depth2.pt")
     assert model.config.depth == 2 and model.config.embed_dim == 384
+
+
+def test_position_embeddings_resample_to_other_crop_sizes(tmp_path, tiny):
+    """Weights trained at 128/256 px crops fine-tune at 192/320: only the position grids change."""
+    path = tmp_path / "at_128_256.pt"
+    torch.save(tiny.state_dict(), path)
+    larger = build_model("vim_t", depth=1, template_size=192, search_size=320)
+    with pytest.raises(CheckpointError, match=r"pos_embed_x: checkpoint \(1, 256, 192\) vs model \(1, 400, 192\)"):
+        load_checkpoint(larger, path)
+    load_checkpoint(larger, path, resize_positions=True)
+    source, loaded = tiny.state_dict(), larger.state_dict()
+    for key, side, old_side in (("backbone.pos_embed_z", 12, 8), ("backbone.pos_embed_x", 20, 16)):
+        old = source[key].reshape(old_side, old_side, -1)
+        new = loaded[key].reshape(side, side, -1)
+        for (r, c), (R, C) in zip([(0, 0), (0, -1), (-1, 0), (-1, -1)], [(0, 0), (0, -1), (-1, 0), (-1, -1)]):
+            assert torch.allclose(new[R, C], old[r, c], atol=1e-6), (key, r, c)   # corners aligned
+        # Interpolated tokens stay within the range the old grid spans (up to bicubic overshoot).
+        spread = old.max() - old.min()
+        assert new.min() >= old.min() - 0.25 * spread and new.max() <= old.max() + 0.25 * spread
+    assert all(torch.equal(loaded[k], v) for k, v in source.items() if "pos_embed" not in k)
+
+
+def test_position_embedding_resampling_keeps_fitting_grids_and_smooth_fields():
+    config = build_model("vim_t", depth=1, template_size=96, search_size=160).config   # 6x6, 10x10 grids
+    rows = torch.arange(8.0).reshape(8, 1, 1).expand(8, 8, 3)
+    state = {"backbone.pos_embed_z": (2.0 * rows + 1.0).reshape(1, 64, 3),
+             "backbone.pos_embed_x": torch.full((1, 100, 3), 0.5), "other": torch.ones(2)}
+    out = resize_position_embeddings(state, config)
+    assert out["backbone.pos_embed_x"] is state["backbone.pos_embed_x"] and out["other"] is state["other"]
+    # A field rising down the rows still rises down the (fewer) new rows, from the same first to
+    # the same last value, and stays constant along each row.
+    z = out["backbone.pos_embed_z"].reshape(6, 6, 3)
+    assert torch.allclose(z[0], torch.tensor(1.0)) and torch.allclose(z[-1], torch.tensor(15.0))
+    assert (z[1:, :, :] > z[:-1, :, :]).all()
+    assert torch.allclose(z, z[:, :1, :1].expand(6, 6, 3))
+    constant = resize_position_embeddings({"backbone.pos_embed_z": torch.full((1, 64, 3), 0.25)}, config)
+    assert torch.allclose(constant["backbone.pos_embed_z"], torch.tensor(0.25)) and constant["backbone.pos_embed_z"].shape == (1, 36, 3)
+    with pytest.raises(CheckpointError, match="not a square grid"):
+        resize_position_embeddings({"backbone.pos_embed_z": torch.zeros(1, 60, 3)}, config)
+    with pytest.raises(CheckpointError, match=r"expected \(1, tokens, dim\)"):
+        resize_position_embeddings({"backbone.pos_embed_x": torch.zeros(64, 3)}, config)

@@ -151,6 +151,13 @@ def test_fetrack_train_writes_loadable_checkpoints_and_resumes(tmp_path):
     state = torch.load(out / "checkpoint_ep0002.pt", weights_only=True)["extra"]
     assert state["epoch"] == 2 and len(state["history"]) == 2
     assert state["scheduler"]["last_epoch"] == 2
+    # fine-tuned from it at larger crops: the position embeddings are resampled on load
+    larger = {**TINY_MODEL, "overrides": {**TINY_MODEL["overrides"], "template_size": 96, "search_size": 192},
+              "init_checkpoint": str(first)}
+    fetrack_train({**tiny_config(tmp_path / "larger"), "model": larger}, tmp_path)
+    tuned = load_model(tmp_path / "larger" / "checkpoint_ep0001.pt")
+    assert (tuned.config.template_size, tuned.config.search_size) == (96, 192)
+    assert tuned.backbone.pos_embed_x.shape == (1, 144, 64) and tuned.backbone.pos_embed_z.shape == (1, 36, 64)
 
 
 def test_validation_tracks_held_out_sequences(tmp_path):

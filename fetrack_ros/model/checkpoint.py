@@ -74,14 +74,23 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
     return _find_state_dict(obj, path), None
 
 
-def load_checkpoint(model: nn.Module, path, strict: bool = True) -> nn.Module:
+#: Position embeddings of the token grids, by the config field that sets each grid's side.
+POSITION_EMBEDDINGS = {"backbone.pos_embed_z": "template_size", "backbone.pos_embed_x": "search_size"}
+
+
+def load_checkpoint(model: nn.Module, path, strict: bool = True, resize_positions: bool = False) -> nn.Module:
     """Load the weights in ``path`` into ``model`` (in place) and return it.
 
     Raises FileNotFoundError, :class:`CheckpointError` (not a checkpoint; wrong architecture, with
     the missing/unexpected keys, shape mismatches, and the config that would fit) or
     :class:`UnsafeCheckpointError`. With ``strict=False`` only shape mismatches are errors.
+    ``resize_positions=True`` lets weights trained at other crop sizes in: their position
+    embeddings are resampled to the model's token grids (:func:`resize_position_embeddings`),
+    for fine-tuning at a new template/search size.
     """
     state_dict, _ = read_checkpoint(path)
+    if resize_positions:
+        state_dict = resize_position_embeddings(state_dict, model.config)
     check_compatible(model, state_dict, strict=strict, source=str(path))
     model.load_state_dict(state_dict, strict=strict)
     return model
@@ -102,6 +111,33 @@ def load_model(path, **overrides) -> nn.Module:
     check_compatible(model, state_dict, strict=True, source=str(path))
     model.load_state_dict(state_dict, strict=True)
     return model.eval()
+
+
+def resize_position_embeddings(state_dict: Mapping[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
+    """``state_dict`` with its template/search position embeddings resampled to ``config``'s grids.
+
+    An embedding ``(1, g*g, D)`` is read as a ``g x g`` grid of D-vectors and resized bicubically
+    (corners aligned, so a grid's border tokens keep their values) to ``(1, G*G, D)`` with
+    ``G = size // patch_size``; one that already fits is kept. A 128 px template at patch 16 is an
+    8 x 8 grid; the same weights fine-tuned at 192 px need 12 x 12. Other tensors are untouched.
+    """
+    resized = dict(state_dict)
+    for key, size_field in POSITION_EMBEDDINGS.items():
+        if key not in resized:
+            continue
+        embedding = resized[key]
+        side = getattr(config, size_field) // config.patch_size
+        if embedding.ndim != 3 or embedding.shape[0] != 1:
+            raise CheckpointError(f"{key} has shape {tuple(embedding.shape)}, expected (1, tokens, dim)")
+        old_side = round(embedding.shape[1] ** 0.5)
+        if old_side * old_side != embedding.shape[1]:
+            raise CheckpointError(f"{key} holds {embedding.shape[1]} tokens, not a square grid")
+        if old_side == side:
+            continue
+        grid = embedding.reshape(1, old_side, old_side, -1).permute(0, 3, 1, 2).float()
+        grid = torch.nn.functional.interpolate(grid, size=(side, side), mode="bicubic", align_corners=True)
+        resized[key] = grid.permute(0, 2, 3, 1).reshape(1, side * side, -1).to(embedding.dtype)
+    return resized
 
 
 def check_compatible(model: nn.Module, state_dict: Mapping[str, torch.Tensor], strict: bool = True,

@@ -273,7 +273,8 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
     torch.manual_seed(tc.seed)   # identical initial weights in every process
     model = build_model(config.model.name, **config.model.overrides)
     if config.model.init_checkpoint:
-        load_checkpoint(model, config.model.init_checkpoint)
+        # Position embeddings are resampled when the crop sizes differ: fine-tuning at a new size.
+        load_checkpoint(model, config.model.init_checkpoint, resize_positions=True)
     elif tc.score_prior is not None:
         init_score_prior(model, tc.score_prior)
     model.to(device).train()
