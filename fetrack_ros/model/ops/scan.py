@@ -140,7 +140,7 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     if training:
         y = _ChunkedScan.apply(dt, dtu, At, Bt, Ct, chunk)
     else:
-        y = _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk)[0]                       # (L, b, G, 1, Dg)
+        y = _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk, _may_underflow(dt, At))[0]                       # (L, b, G, 1, Dg)
     y = y.reshape(length, batch, dim).permute(1, 2, 0)
     return _finish(y, u, D, z, out_dtype)
 
@@ -156,8 +156,10 @@ _MIN_LOG2_DECAY = -115.0
 _SERIAL_NUMEL = 32767
 
 
-def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk):
-    """Outputs (L, b, G, 1, Dg) and the state before each chunk (chunks, b, G, N, Dg)."""
+def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk, clamp: bool):
+    """Outputs (L, b, G, 1, Dg) and the state before each chunk (chunks, b, G, N, Dg).
+
+    ``clamp``: whether decays must be clamped (:func:`_may_underflow`)."""
     length, batch, groups, _, per_group = dt.shape
     state = At.shape[1]
     step_numel = batch * groups * state * per_group
@@ -169,7 +171,6 @@ def _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk):
     states = torch.empty_like(decay)
     carries = dt.new_zeros(-(-length // chunk), step_numel)
     y = dt.new_empty(length, batch, groups, 1, per_group)
-    clamp = _may_underflow(dt, At)
     for index, start in enumerate(range(0, length, chunk)):
         n = min(chunk, length - start)
         _chunk_decay(dt[start:start + n], At, clamp, out=decay[:n])
@@ -215,10 +216,11 @@ class _ChunkedScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, dt, dtu, At, Bt, Ct, chunk):
+        clamp = _may_underflow(dt, At)   # the backward pass decays the same values
         with torch.no_grad():
-            y, carries = _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk)
+            y, carries = _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk, clamp)
         ctx.save_for_backward(dt, dtu, At, Bt, Ct, carries)
-        ctx.chunk = chunk
+        ctx.chunk, ctx.clamp = chunk, clamp
         return y
 
     @staticmethod
@@ -235,7 +237,7 @@ class _ChunkedScan(torch.autograd.Function):
         # faults than the arithmetic done in them.
         decay = dt.new_empty(chunk, batch, groups, At.shape[1], per_group)
         states, g_states, work = torch.empty_like(decay), torch.empty_like(decay), torch.empty_like(decay)
-        clamp = _may_underflow(dt, At)
+        clamp = ctx.clamp
         clamped = torch.empty(decay.shape, dtype=torch.bool, device=decay.device) if clamp else None
         g_carry = torch.zeros_like(carries[0])            # a[t+1] g_h[t+1] from the chunk after this one
         starts = list(range(0, length, chunk))
