@@ -4,9 +4,9 @@
    (6+ samples per frame interval) and without, and the cost of sending the events through the
    EVT3 path (encode 1 ms packets, decode, buffer, window).
 2. Training pairs/s from the synthetic source (clips reused for 8 pairs), at the crop sizes of the
-   proposed default model (64/128) and the reference (128/256).
+   packaged default model and of the reference (128/256).
 3. One optimisation step (forward, losses, backward, clipping, AdamW) at batch 16 with one torch
-   thread, for the proposed default model and for vim_t depth 2 at the reference crops.
+   thread, for the packaged default model's architecture and for vim_t depth 2 at the reference crops.
 
 Target ("fast enough to generate training data on the fly"): one data process feeds one training
 process, i.e. pairs/s >= batch / step time.
@@ -25,8 +25,18 @@ from fetrack_ros.training.simulator import SimConfig, SyntheticSequence
 
 FRAMES = 20
 BATCH = 16
-DEFAULT_MODEL = {"embed_dim": 128, "depth": 4, "head_channels": 64, "template_size": 64, "search_size": 128}
 REFERENCE_CROPS = {"depth": 2, "template_size": 128, "search_size": 256}
+
+
+def _default_model_overrides() -> dict:
+    """``build_model("vim_t", **overrides)`` arguments of the packaged model's architecture."""
+    from fetrack_ros.model import default_checkpoint, read_checkpoint
+
+    path = default_checkpoint()
+    if path is None:
+        raise RuntimeError("the packaged default model (resource/default_model.pt) is missing")
+    config = read_checkpoint(path)[1]
+    return {k: v for k, v in config.to_dict().items() if k not in ("name", "scan_backend")}
 
 
 def _simulator_rows() -> list[dict]:
@@ -90,24 +100,27 @@ def run() -> dict:
     torch.set_num_threads(1)
     try:
         rows = _simulator_rows()
+        default = _default_model_overrides()
+        default_crops = (default["template_size"], default["search_size"])
         pair_rates = {}
-        for t, s in ((64, 128), (128, 256)):
+        for t, s in (default_crops, (128, 256)):
             pair_rates[(t, s)] = _pair_rate(t, s)
             rows.append({"measurement": f"training pairs {t}/{s} (clip reused 8x)", "median_ms": 1e3 / pair_rates[(t, s)],
                          "rate": pair_rates[(t, s)], "unit": "pairs/s", "detail": "40-frame clips"})
         steps = {}
-        for label, overrides in (("default proposal", DEFAULT_MODEL), ("vim_t depth 2, 128/256", REFERENCE_CROPS)):
+        default_label = "default model, {}/{}".format(*default_crops)
+        for label, overrides in ((default_label, default), ("vim_t depth 2, 128/256", REFERENCE_CROPS)):
             sec, params = _step_seconds(overrides)
             steps[label] = sec
             rows.append({"measurement": f"train step B{BATCH}, {label}", "median_ms": sec * 1e3, "rate": BATCH / sec,
                          "unit": "pairs/s", "detail": f"{params / 1e6:.2f} M params, 1 thread"})
     finally:
         torch.set_num_threads(threads)
-    need = BATCH / steps["default proposal"]
-    have = pair_rates[(64, 128)]
+    need = BATCH / steps[default_label]
+    have = pair_rates[default_crops]
     notes = [
         f"simulator: {rows[0]['rate']:.0f} frames/s with events, {rows[1]['rate']:.0f} RGB only (346x260, one process)",
-        f"data vs training (default proposal): {have:.1f} pairs/s generated vs {need:.1f} pairs/s consumed "
+        f"data vs training ({default_label}): {have:.1f} pairs/s generated vs {need:.1f} pairs/s consumed "
         f"-> ratio {have / need:.2f} ({'met' if have >= need else 'missed'}: one data worker "
         f"{'keeps up' if have >= need else 'does not keep up; raise data.sources[].reuse or num_workers'})",
         "measured on the shared 2-core machine with other jobs running: absolute times are noisy",
