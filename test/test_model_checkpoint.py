@@ -225,8 +225,8 @@ def test_position_embeddings_resample_to_other_crop_sizes(tmp_path, tiny):
     for key, side, old_side in (("backbone.pos_embed_z", 12, 8), ("backbone.pos_embed_x", 20, 16)):
         old = source[key].reshape(old_side, old_side, -1)
         new = loaded[key].reshape(side, side, -1)
-        for (r, c), (R, C) in zip([(0, 0), (0, -1), (-1, 0), (-1, -1)], [(0, 0), (0, -1), (-1, 0), (-1, -1)]):
-            assert torch.allclose(new[R, C], old[r, c], atol=1e-6), (key, r, c)   # corners aligned
+        for corner in ((0, 0), (0, -1), (-1, 0), (-1, -1)):
+            assert torch.allclose(new[corner], old[corner], atol=1e-6), (key, corner)   # corners aligned
         # Interpolated tokens stay within the range the old grid spans (up to bicubic overshoot).
         spread = old.max() - old.min()
         assert new.min() >= old.min() - 0.25 * spread and new.max() <= old.max() + 0.25 * spread

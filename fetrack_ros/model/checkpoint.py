@@ -74,8 +74,8 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
     return _find_state_dict(obj, path), None
 
 
-#: Position embeddings of the token grids, by the config field that sets each grid's side.
-POSITION_EMBEDDINGS = {"backbone.pos_embed_z": "template_size", "backbone.pos_embed_x": "search_size"}
+#: Position embeddings of the token grids, by the config property giving each grid's side.
+POSITION_EMBEDDINGS = {"backbone.pos_embed_z": "template_feat_size", "backbone.pos_embed_x": "feat_size"}
 
 
 def load_checkpoint(model: nn.Module, path, strict: bool = True, resize_positions: bool = False) -> nn.Module:
@@ -118,15 +118,15 @@ def resize_position_embeddings(state_dict: Mapping[str, torch.Tensor], config: M
 
     An embedding ``(1, g*g, D)`` is read as a ``g x g`` grid of D-vectors and resized bicubically
     (corners aligned, so a grid's border tokens keep their values) to ``(1, G*G, D)`` with
-    ``G = size // patch_size``; one that already fits is kept. A 128 px template at patch 16 is an
+    ``G`` the config's grid side (crop size / patch size); one that already fits is kept. A 128 px template at patch 16 is an
     8 x 8 grid; the same weights fine-tuned at 192 px need 12 x 12. Other tensors are untouched.
     """
     resized = dict(state_dict)
-    for key, size_field in POSITION_EMBEDDINGS.items():
+    for key, side_property in POSITION_EMBEDDINGS.items():
         if key not in resized:
             continue
         embedding = resized[key]
-        side = getattr(config, size_field) // config.patch_size
+        side = getattr(config, side_property)
         if embedding.ndim != 3 or embedding.shape[0] != 1:
             raise CheckpointError(f"{key} has shape {tuple(embedding.shape)}, expected (1, tokens, dim)")
         old_side = round(embedding.shape[1] ** 0.5)

@@ -140,7 +140,7 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     if training:
         y = _ChunkedScan.apply(dt, dtu, At, Bt, Ct, chunk)
     else:
-        y = _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk, _may_underflow(dt, At))[0]                       # (L, b, G, 1, Dg)
+        y = _scan_chunks_inplace(dt, dtu, At, Bt, Ct, chunk, _may_underflow(dt, At))[0]  # (L, b, G, 1, Dg)
     y = y.reshape(length, batch, dim).permute(1, 2, 0)
     return _finish(y, u, D, z, out_dtype)
 
