@@ -62,7 +62,9 @@ $(ENV): Makefile
 	  'RMW_IMPLEMENTATION=rmw_fastrtps_cpp; export RMW_IMPLEMENTATION' \
 	  'ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST; export ROS_AUTOMATIC_DISCOVERY_RANGE' \
 	  > $@
-	@printf '#!/bin/sh\nexec "$$(dirname "$$0")/python" -m fetrack_ros.cli "$$@"\n' > $(VENV)/bin/fetrack
+	@# The wrapper sources the environment too: without it python would import the copy colcon
+	@# installed into the venv at the last setup, not this checkout.
+	@printf '#!/usr/bin/env bash\n. "$$(dirname "$$0")/../fetrack-env.sh" && exec python -m fetrack_ros.cli "$$@"\n' > $(VENV)/bin/fetrack
 	@chmod +x $(VENV)/bin/fetrack
 
 test: setup
