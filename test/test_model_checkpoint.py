@@ -252,3 +252,47 @@ def test_position_embedding_resampling_keeps_fitting_grids_and_smooth_fields():
         resize_position_embeddings({"backbone.pos_embed_z": torch.zeros(1, 60, 3)}, config)
     with pytest.raises(CheckpointError, match=r"expected \(1, tokens, dim\)"):
         resize_position_embeddings({"backbone.pos_embed_x": torch.zeros(64, 3)}, config)
+
+
+def test_grown_backbone_computes_what_the_checkpoint_did(tmp_path):
+    torch.manual_seed(0)
+    shallow = build_model("vim_t", depth=2).eval()
+    for p in shallow.parameters():   # trained-looking weights, not the init's symmetric ones
+        p.data.add_(0.05 * torch.randn_like(p))
+    path = save_checkpoint(shallow, tmp_path / "shallow.pt")
+    deep = build_model("vim_t", depth=4)
+    initial = {k: v.clone() for k, v in deep.state_dict().items()}
+    with pytest.raises(CheckpointError, match="missing keys"):
+        load_checkpoint(deep, path)
+    load_checkpoint(deep, path, layer_sources=[None, 0, None, 1]).eval()
+    inputs = [torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128),
+              torch.rand(1, 3, 256, 256), torch.rand(1, 3, 256, 256)]
+    with torch.no_grad():
+        before, after = shallow(*inputs), deep(*inputs)
+    for key in ("score_map", "size_map", "offset_map"):
+        assert torch.allclose(before[key], after[key], atol=1e-6), key
+    grown, source = deep.state_dict(), shallow.state_dict()
+    for new, old in ((1, 0), (3, 1)):
+        prefix = f"backbone.layers.{old}."
+        assert all(torch.equal(grown[f"backbone.layers.{new}." + k[len(prefix):]], v)
+                   for k, v in source.items() if k.startswith(prefix))
+    for new in (0, 2):
+        prefix = f"backbone.layers.{new}."
+        assert torch.count_nonzero(grown[prefix + "mixer.out_proj.weight"]) == 0
+        # The rest of a new layer is the model's own initialisation, so it can learn.
+        assert torch.equal(grown[prefix + "mixer.in_proj.weight"], initial[prefix + "mixer.in_proj.weight"])
+    # Training moves a new layer off the identity: its output projection gets a gradient.
+    deep.train()
+    out = deep(*inputs)
+    (out["score_map"].sum() + out["size_map"].sum()).backward()
+    assert deep.backbone.layers[2].mixer.out_proj.weight.grad.abs().sum() > 0
+
+
+def test_layer_sources_must_use_every_checkpoint_layer_once(tmp_path):
+    torch.manual_seed(0)
+    path = save_checkpoint(build_model("vim_t", depth=2), tmp_path / "shallow.pt")
+    deep = build_model("vim_t", depth=3)
+    for sources, message in (([0, None, 0], "exactly once"), ([0, None, None], "exactly once"),
+                             ([0, 1, 2], r"layers \[2\]"), ([0, None, None, 1], "4 entries but the model has 3 layers")):
+        with pytest.raises(CheckpointError, match=message):
+            load_checkpoint(deep, path, layer_sources=sources)

@@ -126,6 +126,10 @@ def test_config_reports_unknown_fields_and_keeps_the_reference_weights(tmp_path)
         TrainConfig.from_dict({"train": {"epochs": 2.5}})
     with pytest.raises(ConfigError, match=r"train.lr must be a number"):
         TrainConfig.from_dict({"train": {"lr": "fast"}})
+    with pytest.raises(ConfigError, match="init_layers needs an init_checkpoint"):
+        TrainConfig.from_dict({"model": {"init_layers": [0, None]}})
+    with pytest.raises(ConfigError, match=r"init_layers must be a list of checkpoint layer indices.*-1"):
+        TrainConfig.from_dict({"model": {"init_checkpoint": "a.pt", "init_layers": [0, -1]}})
     round_trip = TrainConfig.from_dict(config.to_dict())
     assert round_trip == config
 
@@ -151,12 +155,13 @@ def test_fetrack_train_writes_loadable_checkpoints_and_resumes(tmp_path):
     state = torch.load(out / "checkpoint_ep0002.pt", weights_only=True)["extra"]
     assert state["epoch"] == 2 and len(state["history"]) == 2
     assert state["scheduler"]["last_epoch"] == 2
-    # fine-tuned from it at larger crops: the position embeddings are resampled on load
-    larger = {**TINY_MODEL, "overrides": {**TINY_MODEL["overrides"], "template_size": 96, "search_size": 192},
-              "init_checkpoint": str(first)}
+    # fine-tuned from it at larger crops (position embeddings resampled on load), one layer deeper
+    larger = {**TINY_MODEL, "overrides": {**TINY_MODEL["overrides"], "template_size": 96, "search_size": 192,
+                                          "depth": 2},
+              "init_checkpoint": str(first), "init_layers": [0, None]}
     fetrack_train({**tiny_config(tmp_path / "larger"), "model": larger}, tmp_path)
     tuned = load_model(tmp_path / "larger" / "checkpoint_ep0001.pt")
-    assert (tuned.config.template_size, tuned.config.search_size) == (96, 192)
+    assert (tuned.config.template_size, tuned.config.search_size, tuned.config.depth) == (96, 192, 2)
     assert tuned.backbone.pos_embed_x.shape == (1, 144, 64) and tuned.backbone.pos_embed_z.shape == (1, 36, 64)
 
 

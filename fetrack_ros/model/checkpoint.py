@@ -23,7 +23,8 @@ Three kinds of files are read by :func:`read_checkpoint` / :func:`load_checkpoin
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -78,7 +79,8 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
 POSITION_EMBEDDINGS = {"backbone.pos_embed_z": "template_feat_size", "backbone.pos_embed_x": "feat_size"}
 
 
-def load_checkpoint(model: nn.Module, path, strict: bool = True, resize_positions: bool = False) -> nn.Module:
+def load_checkpoint(model: nn.Module, path, strict: bool = True, resize_positions: bool = False,
+                    layer_sources: Sequence[int | None] | None = None) -> nn.Module:
     """Load the weights in ``path`` into ``model`` (in place) and return it.
 
     Raises FileNotFoundError, :class:`CheckpointError` (not a checkpoint; wrong architecture, with
@@ -86,11 +88,14 @@ def load_checkpoint(model: nn.Module, path, strict: bool = True, resize_position
     :class:`UnsafeCheckpointError`. With ``strict=False`` only shape mismatches are errors.
     ``resize_positions=True`` lets weights trained at other crop sizes in: their position
     embeddings are resampled to the model's token grids (:func:`resize_position_embeddings`),
-    for fine-tuning at a new template/search size.
+    for fine-tuning at a new template/search size. ``layer_sources`` loads the checkpoint into a
+    deeper backbone (:func:`grow_layers`).
     """
     state_dict, _ = read_checkpoint(path)
     if resize_positions:
         state_dict = resize_position_embeddings(state_dict, model.config)
+    if layer_sources is not None:
+        state_dict = grow_layers(state_dict, layer_sources, model.state_dict())
     check_compatible(model, state_dict, strict=strict, source=str(path))
     model.load_state_dict(state_dict, strict=strict)
     return model
@@ -138,6 +143,60 @@ def resize_position_embeddings(state_dict: Mapping[str, torch.Tensor], config: M
         grid = torch.nn.functional.interpolate(grid, size=(side, side), mode="bicubic", align_corners=True)
         resized[key] = grid.permute(0, 2, 3, 1).reshape(1, side * side, -1).to(embedding.dtype)
     return resized
+
+
+LAYER_PREFIX = "backbone.layers."
+#: The last projection of a block's mixer: zero, the block adds nothing to the residual stream.
+OUTPUT_PROJECTION = "mixer.out_proj."
+
+
+def grow_layers(state_dict: Mapping[str, torch.Tensor], layer_sources: Sequence[int | None],
+                initial: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state_dict`` laid out for a backbone whose layer ``i`` is checkpoint layer ``layer_sources[i]``.
+
+    ``None`` marks a new layer: it takes its weights from ``initial`` (the new model's own state
+    dict) with the output projection zeroed. A block adds its mixer's output to the residual
+    stream, so a zero projection makes the new layer the identity: the grown network computes
+    exactly what the checkpoint did, and training starts from there instead of from scratch.
+    ``[0, 1, None, 2, 3, None]`` grows a 4-layer backbone to 6. Every checkpoint layer may be used
+    at most once; all must be used (dropping trained layers is not growing).
+    """
+    layers, rest = _split_layers(state_dict)
+    depth = len(_split_layers(initial)[0])
+    if len(layer_sources) != depth:
+        raise CheckpointError(f"layer_sources has {len(layer_sources)} entries but the model has {depth} layers")
+    used = [i for i in layer_sources if i is not None]
+    unknown = sorted({i for i in used if i not in layers})
+    if unknown:
+        raise CheckpointError(f"layer_sources name checkpoint layers {unknown}, but it has layers "
+                              f"0..{len(layers) - 1}")
+    if sorted(used) != sorted(layers):
+        raise CheckpointError(f"layer_sources must use each of the checkpoint's {len(layers)} layers exactly "
+                              f"once (None for new layers), got {list(layer_sources)}")
+    grown = dict(rest)
+    for new_index, source in enumerate(layer_sources):
+        prefix = f"{LAYER_PREFIX}{new_index}."
+        if source is not None:
+            grown.update({prefix + name: value for name, value in layers[source].items()})
+            continue
+        fresh = {key: value.clone() for key, value in initial.items() if key.startswith(prefix)}
+        for key, value in fresh.items():
+            if key[len(prefix):].startswith(OUTPUT_PROJECTION):
+                value.zero_()
+        grown.update(fresh)
+    return grown
+
+
+def _split_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict[int, dict], dict]:
+    """``({layer index: {name within the layer: tensor}}, {every other key: tensor})``."""
+    layers, rest = defaultdict(dict), {}
+    for key, value in state_dict.items():
+        if key.startswith(LAYER_PREFIX):
+            index, name = key[len(LAYER_PREFIX):].split(".", 1)
+            layers[int(index)][name] = value
+        else:
+            rest[key] = value
+    return layers, rest
 
 
 def check_compatible(model: nn.Module, state_dict: Mapping[str, torch.Tensor], strict: bool = True,

@@ -2,7 +2,7 @@
 
 Sections (every field optional; defaults are the reference recipe where it has one)::
 
-    model:       {name: vim_t, overrides: {depth: 4, ...}, init_checkpoint: null}
+    model:       {name: vim_t, overrides: {depth: 4, ...}, init_checkpoint: null, init_layers: null}
     data:        {sources: [...], pairs: {...PairSettings...}, num_workers: 0}
     train:       {seed, epochs, steps_per_epoch, batch_size, lr, backbone_lr_multiplier, weight_decay,
                   lr_drop_epoch, lr_drop_gamma, grad_clip_norm, loss_weights: {giou, l1, focal},
@@ -75,9 +75,25 @@ def _coerce(value, annotation, where: str):
 
 @dataclass(frozen=True)
 class ModelSection:
+    """``init_layers``: grow a deeper backbone from ``init_checkpoint``, one entry per layer of the
+    new model: the checkpoint layer it starts from, or null for a new layer that starts as the
+    identity (see :func:`~fetrack_ros.model.checkpoint.grow_layers`)."""
+
     name: str = "vim_t"
     overrides: dict = field(default_factory=dict)
     init_checkpoint: str | None = None
+    init_layers: list | None = None
+
+    def __post_init__(self) -> None:
+        if self.init_layers is None:
+            return
+        if not self.init_checkpoint:
+            raise ValueError("init_layers needs an init_checkpoint to take the layers from")
+        if not isinstance(self.init_layers, (list, tuple)) or not all(
+                entry is None or (isinstance(entry, int) and not isinstance(entry, bool) and entry >= 0)
+                for entry in self.init_layers):
+            raise ValueError(f"init_layers must be a list of checkpoint layer indices (>= 0) or null, "
+                             f"got {self.init_layers!r}")
 
 
 @dataclass(frozen=True)
