@@ -161,6 +161,23 @@ def test_threshold_one_disables_and_params_change_between_frames(fixture_data, m
     assert [r.box for r in results[:3]] == [r.box for r in ref[:3]]
 
 
+def test_size_update_rate_damps_the_size_and_keeps_the_centre(fixture_data, models, reference_runs):
+    expected, sequence, _ = fixture_data
+    init = expected["init_bbox_xywh"]
+    rate = 0.3
+    damped = _run(Tracker(models["a"], NO_UPDATE.replace(size_update_rate=rate)), sequence, init, 1)[0]
+    full = reference_runs["a"][0]   # same first search (same previous box), full size update
+    centre = lambda b: np.array([b[0] + b[2] / 2, b[1] + b[3] / 2])
+    assert np.allclose(centre(damped.box), centre(full.box), atol=1e-3)
+    for i in (2, 3):
+        assert full.box[i] != pytest.approx(init[i], rel=1e-3)   # the network did change the size
+        assert damped.box[i] == pytest.approx(init[i] * (full.box[i] / init[i]) ** rate, rel=1e-4)
+    # The damping carries through a sequence: sizes change less from frame to frame.
+    damped_run = _run(Tracker(models["a"], NO_UPDATE.replace(size_update_rate=rate)), sequence, init, 39)
+    steps = lambda results: np.abs(np.diff(np.log([r.box[2:] for r in results]), axis=0)).mean()
+    assert steps(damped_run) < steps(reference_runs["a"])
+
+
 def test_event_frame_of_another_size_is_resized_to_rgb(fixture_data, models):
     expected, sequence, _ = fixture_data
     half = [cv2.resize(e, (173, 130), interpolation=cv2.INTER_NEAREST) for e in sequence["event"][:3]]

@@ -81,6 +81,9 @@ TRACKER_SPECS = [
               read_only=False, low=0.5, high=20.0),
     ParamSpec("template_factor", 2.0, "Template crop side as a multiple of sqrt(w*h) of the box",
               read_only=False, low=0.5, high=20.0),
+    ParamSpec("size_update_rate", 1.0,
+              "How far the box size follows the network each frame, in log space; 1.0 = fully (reference), "
+              "lower damps size jitter", read_only=False, low=0.01, high=1.0),
     ParamSpec("clip_margin", 10.0, "Pixels of the box kept inside the image (also its minimum size)",
               read_only=False, low=0.0, high=10000.0, unit="px"),
 ]

@@ -60,6 +60,18 @@ def map_box_back(box_cxcywh_px, prev_box_xywh, search_size: int, resize_factor: 
     return [cx_real - 0.5 * w, cy_real - 0.5 * h, w, h]
 
 
+def damp_size(box_xywh, prev_box_xywh, rate: float) -> list[float]:
+    """``box`` with its width and height moved only ``rate`` of the way (in log space) from the
+    previous box's: ``w = w_prev * (w / w_prev) ** rate``; the centre stays the box's. Pixels."""
+    x, y, w, h = box_xywh
+    if rate == 1.0:
+        return [x, y, w, h]
+    cx, cy = x + 0.5 * w, y + 0.5 * h
+    w = prev_box_xywh[2] * (w / prev_box_xywh[2]) ** rate
+    h = prev_box_xywh[3] * (h / prev_box_xywh[3]) ** rate
+    return [cx - 0.5 * w, cy - 0.5 * h, w, h]
+
+
 def clip_box(box_xywh, image_hw: tuple[int, int], margin: float) -> list[float]:
     """Keep at least ``margin`` pixels of the box inside the image, and the box at least ``margin`` wide/high.
 

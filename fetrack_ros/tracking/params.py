@@ -29,6 +29,10 @@ class TrackerParams:
       (paper 0.5); 1.0 or more disables the update (the reference tracker has none).
     - ``template_update_interval``: at most one template update per this many frames (frames
       counted from the last template, the initial one included).
+    - ``size_update_rate``: how far the box size follows the network each frame, in log space:
+      ``size = previous * (predicted / previous) ** rate`` (centre as predicted). 1.0 (reference)
+      takes the network's size; lower values damp size jitter (0.3 gave +1.2 SR with the packaged
+      model on 60 held-out synthetic sequences; untested with the official weights).
     - ``template_size`` / ``search_size``: patch sides in pixels fed to the network; ``None``
       takes them from the model's config (128 / 256 for the official models).
     """
@@ -41,12 +45,13 @@ class TrackerParams:
     clip_margin: float = 10.0
     template_update_threshold: float = 0.5
     template_update_interval: int = 25
+    size_update_rate: float = 1.0
     template_size: int | None = None
     search_size: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("template_factor", "search_factor", "wider_search_factor", "peak_score_threshold",
-                     "clip_margin", "template_update_threshold"):
+                     "clip_margin", "template_update_threshold", "size_update_rate"):
             _check_number(name, getattr(self, name))
         for name in ("failed_search_threshold", "template_update_interval"):
             _check_int(name, getattr(self, name))
@@ -65,6 +70,9 @@ class TrackerParams:
             raise ValueError(f"TrackerParams.peak_score_threshold must be in [0, 1] (a sigmoid score), "
                              f"got {self.peak_score_threshold}")
         _check_at_least("clip_margin", self.clip_margin, 0)
+        if not 0.0 < self.size_update_rate <= 1.0:
+            raise ValueError(f"TrackerParams.size_update_rate must be in (0, 1] (1 = the network's size), "
+                             f"got {self.size_update_rate}")
         _check_at_least("template_update_threshold", self.template_update_threshold, 0,
                         hint=" (use 1.0 or more to disable the template update)")
         for name in ("template_size", "search_size"):

@@ -5,8 +5,8 @@ One tracking step (the reference tracker, plus the paper's template update):
 1. search crop around the previous box (``search_factor``, or ``wider_search_factor`` while the
    failed-search count is at least ``failed_search_threshold``), zero padding, bilinear resize;
 2. normalization on the model's device, network forward with the current template;
-3. box from the Hann-windowed score map, mapped back around the previous centre, clipped to the
-   image (``clip_margin``);
+3. box from the Hann-windowed score map, mapped back around the previous centre, its size
+   damped (``size_update_rate``, 1 = off), clipped to the image (``clip_margin``);
 4. failed-search counter from the peak of the **unwindowed** score map (the confidence);
 5. template update when the confidence allows it (see :func:`template_update_due`).
 """
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .crop import CropGeometry, crop_geometry, crop_patch
-from .decode import clip_box, decode_box, hann2d, map_box_back, next_failure_count
+from .decode import clip_box, damp_size, decode_box, hann2d, map_box_back, next_failure_count
 from .inputs import check_box, check_image, match_event_frame
 from .normalize import PatchNormalizer
 from .params import TrackerParams
@@ -230,8 +230,8 @@ class Tracker:
             raise RuntimeError(f"the network returned non-finite outputs (box {box_px}, peak {confidence}); "
                                f"tracker state left at frame {self._frame_index}")
         image_hw = step.rgb.shape[:2]
-        new_box = clip_box(map_box_back(box_px, self._box, self._search_size, geo.resize_factor),
-                           image_hw, p.clip_margin)
+        new_box = map_box_back(box_px, self._box, self._search_size, geo.resize_factor)
+        new_box = clip_box(damp_size(new_box, self._box, p.size_update_rate), image_hw, p.clip_margin)
         new_box = [float(v) for v in new_box]
         failed = next_failure_count(self._failed, confidence, p.peak_score_threshold)
         lost = failed >= p.failed_search_threshold
