@@ -123,8 +123,9 @@ def resize_position_embeddings(state_dict: Mapping[str, torch.Tensor], config: M
 
     An embedding ``(1, g*g, D)`` is read as a ``g x g`` grid of D-vectors and resized bicubically
     (corners aligned, so a grid's border tokens keep their values) to ``(1, G*G, D)`` with
-    ``G`` the config's grid side (crop size / patch size); one that already fits is kept. A 128 px template at patch 16 is an
-    8 x 8 grid; the same weights fine-tuned at 192 px need 12 x 12. Other tensors are untouched.
+    ``G`` the config's grid side (crop size / patch size); one that already fits is kept. A 128 px
+    template at patch 16 is an 8 x 8 grid; the same weights fine-tuned at 192 px need 12 x 12.
+    Other tensors are untouched.
     """
     resized = dict(state_dict)
     for key, side_property in POSITION_EMBEDDINGS.items():
@@ -162,9 +163,10 @@ def grow_layers(state_dict: Mapping[str, torch.Tensor], layer_sources: Sequence[
     at most once; all must be used (dropping trained layers is not growing).
     """
     layers, rest = _split_layers(state_dict)
-    depth = len(_split_layers(initial)[0])
-    if len(layer_sources) != depth:
-        raise CheckpointError(f"layer_sources has {len(layer_sources)} entries but the model has {depth} layers")
+    initial_layers, _ = _split_layers(initial)
+    if len(layer_sources) != len(initial_layers):
+        raise CheckpointError(f"layer_sources has {len(layer_sources)} entries but the model has "
+                              f"{len(initial_layers)} layers")
     used = [i for i in layer_sources if i is not None]
     unknown = sorted({i for i in used if i not in layers})
     if unknown:
@@ -175,15 +177,12 @@ def grow_layers(state_dict: Mapping[str, torch.Tensor], layer_sources: Sequence[
                               f"once (None for new layers), got {list(layer_sources)}")
     grown = dict(rest)
     for new_index, source in enumerate(layer_sources):
-        prefix = f"{LAYER_PREFIX}{new_index}."
         if source is not None:
-            grown.update({prefix + name: value for name, value in layers[source].items()})
-            continue
-        fresh = {key: value.clone() for key, value in initial.items() if key.startswith(prefix)}
-        for key, value in fresh.items():
-            if key[len(prefix):].startswith(OUTPUT_PROJECTION):
-                value.zero_()
-        grown.update(fresh)
+            weights = layers[source]
+        else:
+            weights = {name: torch.zeros_like(value) if name.startswith(OUTPUT_PROJECTION) else value
+                       for name, value in initial_layers[new_index].items()}
+        grown.update({f"{LAYER_PREFIX}{new_index}.{name}": value for name, value in weights.items()})
     return grown
 
 
