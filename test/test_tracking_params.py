@@ -32,8 +32,6 @@ def test_defaults_are_the_reference_plus_paper_update():
     ({"template_update_interval": 0}, ValueError, "template_update_interval must be >= 1"),
     ({"size_update_rate": 0.0}, ValueError, r"size_update_rate must be in \(0, 1\]"),
     ({"size_update_rate": 1.5}, ValueError, r"size_update_rate must be in \(0, 1\]"),
-    ({"motion_gain": -0.1}, ValueError, r"motion_gain must be in \[0, 1\]"),
-    ({"motion_gain": 1.2}, ValueError, r"motion_gain must be in \[0, 1\]"),
     ({"search_size": 0}, ValueError, "search_size must be >= 1"),
     ({"template_size": 128.0}, TypeError, "template_size must be an int"),
 ])

@@ -14,7 +14,6 @@ import torch
 from fetrack_ros.model import build_model
 from fetrack_ros.tracking import Tracker, TrackerParams, TrackStatus
 from fetrack_ros.tracking.crop import crop_geometry, crop_patch
-from fetrack_ros.tracking.motion import box_centre, centre_displacement, predicted_search_box
 from fetrack_ros.tracking.normalize import PatchNormalizer
 
 NO_UPDATE = TrackerParams(template_update_threshold=1.0)
@@ -177,54 +176,6 @@ def test_size_update_rate_damps_the_size_and_keeps_the_centre(fixture_data, mode
     damped_run = _run(Tracker(models["a"], NO_UPDATE.replace(size_update_rate=rate)), sequence, init, 39)
     steps = lambda results: np.abs(np.diff(np.log([r.box[2:] for r in results]), axis=0)).mean()
     assert steps(damped_run) < steps(reference_runs["a"])
-
-
-def test_motion_gain_centres_the_search_on_the_predicted_position(fixture_data, models, reference_runs):
-    expected, sequence, _ = fixture_data
-    init, ref = expected["init_bbox_xywh"], reference_runs["a"]
-    gain = 0.5
-    tracker = Tracker(models["a"], NO_UPDATE.replace(motion_gain=gain))
-    tracker.initialize(sequence["rgb"][0], sequence["event"][0], init)
-    first = tracker.track(sequence["rgb"][1], sequence["event"][1])
-    assert first.box == ref[0].box   # nothing to extrapolate from yet: the reference search
-    assert first.confidence >= NO_UPDATE.peak_score_threshold
-    step = tracker.prepare(sequence["rgb"][2], sequence["event"][2])
-    (x0, y0), (x1, y1) = centre_displacement(init, first.box), box_centre(first.box)
-    moved = (abs(x0) + abs(y0)) * gain
-    assert moved > 0.5   # the fixture's target moves: the prediction is not a no-op here
-    crop_centre = np.array([step.geometry.x1, step.geometry.y1]) + step.geometry.size / 2
-    assert np.allclose(box_centre(step.search_box), (x1 + gain * x0, y1 + gain * y0))
-    assert np.abs(crop_centre - (x1 + gain * x0, y1 + gain * y0)).max() <= 0.5 + 1e-9   # crop corner rounding
-    with torch.inference_mode():
-        outputs = tracker.model(*tracker.template_inputs, *step.network_inputs)
-    second = tracker.complete(step, outputs)
-    # The same network output mapped back around the predicted centre, not the previous box.
-    plain = Tracker(models["a"], NO_UPDATE)
-    plain.initialize(sequence["rgb"][0], sequence["event"][0], init)
-    plain.track(sequence["rgb"][1], sequence["event"][1])
-    assert second.box != plain.track(sequence["rgb"][2], sequence["event"][2]).box
-
-
-def test_motion_prediction_is_dropped_after_a_low_confidence_frame(fixture_data, models):
-    expected, sequence, _ = fixture_data
-    # Every frame counts as low-confidence at threshold 1.0: the search stays on the previous box.
-    never_sure = NO_UPDATE.replace(motion_gain=1.0, peak_score_threshold=1.0)
-    tracker = Tracker(models["a"], never_sure)
-    tracker.initialize(sequence["rgb"][0], sequence["event"][0], expected["init_bbox_xywh"])
-    for i in (1, 2, 3):
-        before = tracker.box
-        step = tracker.prepare(sequence["rgb"][i], sequence["event"][i])
-        assert step.search_box == list(before)
-        with torch.inference_mode():
-            tracker.complete(step, tracker.model(*tracker.template_inputs, *step.network_inputs))
-
-
-def test_predicted_search_box_keeps_the_centre_in_the_image():
-    box = [100.0, 50.0, 20.0, 10.0]
-    assert predicted_search_box(box, (40.0, -8.0), 0.0, (260, 346)) == box
-    assert predicted_search_box(box, (40.0, -8.0), 0.5, (260, 346)) == [120.0, 46.0, 20.0, 10.0]
-    # A prediction beyond the border stops with the centre on it; the size never changes.
-    assert predicted_search_box(box, (1000.0, -1000.0), 1.0, (260, 346)) == [336.0, -5.0, 20.0, 10.0]
 
 
 def test_event_frame_of_another_size_is_resized_to_rgb(fixture_data, models):

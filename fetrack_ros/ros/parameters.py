@@ -84,9 +84,6 @@ TRACKER_SPECS = [
     ParamSpec("size_update_rate", 1.0,
               "How far the box size follows the network each frame, in log space; 1.0 = fully (reference), "
               "lower damps size jitter", read_only=False, low=0.01, high=1.0),
-    ParamSpec("motion_gain", 0.0,
-              "Centre the search crop on the previous box moved by this fraction of its last displacement "
-              "(constant velocity); 0.0 = on the previous box (reference)", read_only=False, low=0.0, high=1.0),
     ParamSpec("clip_margin", 10.0, "Pixels of the box kept inside the image (also its minimum size)",
               read_only=False, low=0.0, high=10000.0, unit="px"),
 ]

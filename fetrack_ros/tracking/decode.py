@@ -45,14 +45,14 @@ def decode_box(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torc
     return box[0], idx[0, 0], score_map.max()
 
 
-def map_box_back(box_cxcywh_px, search_box_xywh, search_size: int, resize_factor: float) -> list[float]:
+def map_box_back(box_cxcywh_px, prev_box_xywh, search_size: int, resize_factor: float) -> list[float]:
     """Box in crop pixels ``(cx, cy, w, h)`` (already scaled to image units) -> image ``[x, y, w, h]``.
 
-    The search crop is centred on ``search_box``'s centre (the previous box in the reference) and
-    spans ``search_size / resize_factor`` image pixels.
+    The search crop is centred on the previous box's centre and spans
+    ``search_size / resize_factor`` image pixels.
     """
-    cx_prev = search_box_xywh[0] + 0.5 * search_box_xywh[2]
-    cy_prev = search_box_xywh[1] + 0.5 * search_box_xywh[3]
+    cx_prev = prev_box_xywh[0] + 0.5 * prev_box_xywh[2]
+    cy_prev = prev_box_xywh[1] + 0.5 * prev_box_xywh[3]
     cx, cy, w, h = box_cxcywh_px
     half_side = 0.5 * search_size / resize_factor
     cx_real = cx + (cx_prev - half_side)

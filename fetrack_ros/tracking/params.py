@@ -33,9 +33,6 @@ class TrackerParams:
       ``size = previous * (predicted / previous) ** rate`` (centre as predicted). 1.0 (reference)
       takes the network's size; lower values damp size jitter (0.3 gave +1.2 SR with the packaged
       model on 60 held-out synthetic sequences; untested with the official weights).
-    - ``motion_gain``: centre the search crop on the previous centre plus this fraction of the
-      last frame's centre displacement (constant velocity, see :mod:`.motion`); 0.0 (reference)
-      centres it on the previous box. The displacement is forgotten after a low-confidence frame.
     - ``template_size`` / ``search_size``: patch sides in pixels fed to the network; ``None``
       takes them from the model's config (128 / 256 for the official models).
     """
@@ -49,13 +46,12 @@ class TrackerParams:
     template_update_threshold: float = 0.5
     template_update_interval: int = 25
     size_update_rate: float = 1.0
-    motion_gain: float = 0.0
     template_size: int | None = None
     search_size: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("template_factor", "search_factor", "wider_search_factor", "peak_score_threshold",
-                     "clip_margin", "template_update_threshold", "size_update_rate", "motion_gain"):
+                     "clip_margin", "template_update_threshold", "size_update_rate"):
             _check_number(name, getattr(self, name))
         for name in ("failed_search_threshold", "template_update_interval"):
             _check_int(name, getattr(self, name))
@@ -77,9 +73,6 @@ class TrackerParams:
         if not 0.0 < self.size_update_rate <= 1.0:
             raise ValueError(f"TrackerParams.size_update_rate must be in (0, 1] (1 = the network's size), "
                              f"got {self.size_update_rate}")
-        if not 0.0 <= self.motion_gain <= 1.0:
-            raise ValueError(f"TrackerParams.motion_gain must be in [0, 1] (0 = search around the previous box), "
-                             f"got {self.motion_gain}")
         _check_at_least("template_update_threshold", self.template_update_threshold, 0,
                         hint=" (use 1.0 or more to disable the template update)")
         for name in ("template_size", "search_size"):

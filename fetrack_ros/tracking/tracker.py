@@ -2,11 +2,10 @@
 
 One tracking step (the reference tracker, plus the paper's template update):
 
-1. search crop around the previous box, moved on by ``motion_gain`` x its last displacement
-   (0 = off), of ``search_factor`` (or ``wider_search_factor`` while the failed-search count is
-   at least ``failed_search_threshold``), zero padding, bilinear resize;
+1. search crop around the previous box (``search_factor``, or ``wider_search_factor`` while the
+   failed-search count is at least ``failed_search_threshold``), zero padding, bilinear resize;
 2. normalization on the model's device, network forward with the current template;
-3. box from the Hann-windowed score map, mapped back around the crop's centre, its size
+3. box from the Hann-windowed score map, mapped back around the previous centre, its size
    damped (``size_update_rate``, 1 = off), clipped to the image (``clip_margin``);
 4. failed-search counter from the peak of the **unwindowed** score map (the confidence);
 5. template update when the confidence allows it (see :func:`template_update_due`).
@@ -22,7 +21,6 @@ import torch
 from .crop import CropGeometry, crop_geometry, crop_patch
 from .decode import clip_box, damp_size, decode_box, hann2d, map_box_back, next_failure_count
 from .inputs import check_box, check_image, match_event_frame
-from .motion import centre_displacement, predicted_search_box
 from .normalize import PatchNormalizer
 from .params import TrackerParams
 
@@ -71,7 +69,6 @@ class SearchStep:
     frame_index: int
     rgb: np.ndarray
     events: np.ndarray          # the event frame at the RGB size
-    search_box: list[float]     # [x, y, w, h] px the search crop is centred on
     geometry: CropGeometry
     search_factor: float
     wide: bool                  # searched with the wider factor
@@ -125,7 +122,6 @@ class Tracker:
         self._frame_index = 0
         self._template_frame = 0
         self._failed = 0
-        self._displacement = (0.0, 0.0)   # last confident centre motion, px per frame
         self._pending: SearchStep | None = None
 
     # -- settings -------------------------------------------------------------------------
@@ -188,7 +184,6 @@ class Tracker:
         self._frame_index = 0
         self._template_frame = 0
         self._failed = 0
-        self._displacement = (0.0, 0.0)
         self._pending = None
 
     def track(self, rgb: np.ndarray, event_frame: np.ndarray) -> TrackResult:
@@ -210,11 +205,10 @@ class Tracker:
         events = match_event_frame(check_image(event_frame, "event_frame"), rgb.shape[:2])
         wide = self._failed >= self._params.failed_search_threshold
         factor = self._params.wider_search_factor if wide else self._params.search_factor
-        search_box = predicted_search_box(self._box, self._displacement, self._params.motion_gain, rgb.shape[:2])
-        geo = crop_geometry(search_box, factor, self._search_size, rgb.shape[:2])
+        geo = crop_geometry(self._box, factor, self._search_size, rgb.shape[:2])
         search = self._normalize(crop_patch(rgb, geo, self._search_size), crop_patch(events, geo, self._search_size))
-        self._pending = SearchStep(frame_index=self._frame_index + 1, rgb=rgb, events=events, search_box=search_box,
-                                   geometry=geo, search_factor=factor, wide=wide, search=search)
+        self._pending = SearchStep(frame_index=self._frame_index + 1, rgb=rgb, events=events, geometry=geo,
+                                   search_factor=factor, wide=wide, search=search)
         return self._pending
 
     def complete(self, step: SearchStep, outputs: dict) -> TrackResult:
@@ -236,7 +230,7 @@ class Tracker:
             raise RuntimeError(f"the network returned non-finite outputs (box {box_px}, peak {confidence}); "
                                f"tracker state left at frame {self._frame_index}")
         image_hw = step.rgb.shape[:2]
-        new_box = map_box_back(box_px, step.search_box, self._search_size, geo.resize_factor)
+        new_box = map_box_back(box_px, self._box, self._search_size, geo.resize_factor)
         new_box = clip_box(damp_size(new_box, self._box, p.size_update_rate), image_hw, p.clip_margin)
         new_box = [float(v) for v in new_box]
         failed = next_failure_count(self._failed, confidence, p.peak_score_threshold)
@@ -245,9 +239,6 @@ class Tracker:
         if update:
             self._template = self._crop_template(step.rgb, step.events, new_box)
             self._template_frame = step.frame_index
-        # A low-confidence box may be a distractor: do not extrapolate its motion.
-        self._displacement = (centre_displacement(self._box, new_box) if confidence >= p.peak_score_threshold
-                              else (0.0, 0.0))
         self._box, self._failed, self._frame_index = new_box, failed, step.frame_index
         status = (TrackStatus.LOST if lost else
                   TrackStatus.LOW_CONFIDENCE if confidence < p.peak_score_threshold else TrackStatus.TRACKING)
