@@ -7,7 +7,8 @@ There are no triggers and no geometry check (as in event_camera_codecs).
 Deliberate differences from event_camera_codecs / event_camera_py: times are the full int64
 ``time_base + dt`` (event_camera_py truncates them to int32); a payload whose length is not a
 multiple of 8 has its trailing partial word dropped and counted (the reference reads past the
-end of the buffer).
+end of the buffer); a packet whose ``time_base + dt`` does not fit int64 ns (``time_base`` is a
+uint64 on the wire) is refused with :class:`EventDecodeError` instead of wrapping to negative times.
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .event_types import EVENT_DTYPE, as_event_array
+from .event_types import EVENT_DTYPE, EventDecodeError, as_event_array
 
 MAX_DT = 0xFFFFFFFF
+MAX_TIME_NS = 2**63 - 1  # event times are int64 ns
 
 
 @dataclass
@@ -56,11 +58,16 @@ class MonoDecoder:
                                 f"{raw.dtype} with shape {raw.shape}")
             self.stats.partial_bytes += len(raw) % 8
             words = raw[:len(raw) // 8 * 8].view("<u8")
-        if not 0 <= int(time_base) < 2**63:
-            raise ValueError(f"mono time_base must be in 0..2^63-1 ns, got {time_base}")
-        self.packet_start_time_ns = int(time_base)
+        time_base = int(time_base)
+        dt = (words & MAX_DT).astype(np.int64)
+        last = time_base + (int(dt.max()) if len(dt) else 0)
+        if time_base < 0 or last > MAX_TIME_NS:
+            # checked in Python integers: in int64 the sum would wrap to a negative time
+            raise EventDecodeError(f"mono time_base {time_base} ns plus dt up to {last - time_base} ns "
+                                   f"does not fit an int64 time (0..2^63-1 ns); packet skipped")
+        self.packet_start_time_ns = time_base
         events = np.empty(len(words), EVENT_DTYPE)
-        events["t"] = (words & MAX_DT).astype(np.int64) + np.int64(time_base)
+        events["t"] = dt + np.int64(time_base)
         events["x"] = (words >> 32) & 0xFFFF
         events["y"] = (words >> 48) & 0x7FFF
         events["p"] = words >> 63

@@ -74,6 +74,10 @@ def image_to_rgb(msg) -> np.ndarray:
         rgb = convert_color(pixels, encoding, "rgb8")
     except ImageError as exc:
         raise ImageConversionError(f"cannot convert image encoding {encoding!r} to rgb8 ({exc})") from None
+    except Exception as exc:  # OpenCV refuses sizes some encodings need (nv12: even width, height % 3)
+        first_line = (str(exc).strip().splitlines() or [""])[-1]
+        raise ImageConversionError(f"cannot convert a {width}x{height} image of encoding {encoding!r} to rgb8 "
+                                   f"({type(exc).__name__}: {first_line})") from None
     return _as_rgb8(rgb, encoding)
 
 

@@ -71,8 +71,20 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
         raise CheckpointError(f"checkpoint path is not a file: {path}")
     obj = _load_object(path)
     if isinstance(obj, Mapping) and "format" in obj:
-        return _read_project_format(obj, path)
-    return _find_state_dict(obj, path), None
+        state_dict, config = _read_project_format(obj, path)
+    else:
+        state_dict, config = _find_state_dict(obj, path), None
+    check_finite(state_dict, str(path))
+    return state_dict, config
+
+
+def check_finite(state_dict: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Refuse weights holding NaN or infinity: every frame tracked with them would fail."""
+    for key, tensor in state_dict.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(f"{source}: tensor {key} {tuple(tensor.shape)} holds {bad} NaN or infinite "
+                                  f"value(s) of {tensor.numel()}; the weights are damaged")
 
 
 #: Position embeddings of the token grids, by the config property giving each grid's side.
@@ -223,8 +235,29 @@ def check_compatible(model: nn.Module, state_dict: Mapping[str, torch.Tensor], s
     raise CheckpointError("\n".join(lines))
 
 
+#: The tensors whose shapes define the architecture (see infer_config).
+SHAPE_KEYS = ("backbone.patch_embed.proj.weight", "backbone.layers.0.mixer.A_log",
+              "backbone.layers.0.mixer.conv1d.weight", "backbone.layers.0.mixer.dt_proj.weight",
+              "backbone.pos_embed_z", "backbone.pos_embed_x", "backbone.rgb_specific_prompt.weight",
+              "box_head.conv1_ctr.0.weight")
+
+
 def infer_config(state_dict: Mapping[str, torch.Tensor]) -> ModelConfig:
-    """The :class:`ModelConfig` whose network has these keys and shapes (inferred from shapes)."""
+    """The :class:`ModelConfig` whose network has these keys and shapes (inferred from shapes).
+
+    Raises :class:`CheckpointError` naming the architecture tensors and their shapes when they
+    are missing or form no valid network."""
+    try:
+        return _infer_config(state_dict)
+    except (TypeError, ValueError, IndexError) as exc:
+        if isinstance(exc, CheckpointError):
+            raise
+        shapes = ", ".join(f"{k} {tuple(state_dict[k].shape)}" for k in SHAPE_KEYS if k in state_dict)
+        raise CheckpointError(f"the architecture tensors' shapes form no valid FEMamba ({exc}); "
+                              f"shapes read: {shapes}") from None
+
+
+def _infer_config(state_dict: Mapping[str, torch.Tensor]) -> ModelConfig:
     def shape(key):
         if key not in state_dict:
             raise CheckpointError(f"not a FEMamba state dict: key {key!r} is missing")
@@ -235,6 +268,10 @@ def infer_config(state_dict: Mapping[str, torch.Tensor]) -> ModelConfig:
     if not layers:
         raise CheckpointError("not a FEMamba state dict: no backbone.layers.* keys")
     d_inner, d_state = shape("backbone.layers.0.mixer.A_log")
+    if d_inner < embed_dim or d_inner % embed_dim:
+        raise CheckpointError(f"backbone.layers.0.mixer.A_log has shape {(d_inner, d_state)}, expected "
+                              f"(expand x {embed_dim}, d_state) with a whole expand >= 1 (embed_dim {embed_dim} "
+                              f"from backbone.patch_embed.proj.weight)")
     d_conv = shape("backbone.layers.0.mixer.conv1d.weight")[-1]
     dt_rank = shape("backbone.layers.0.mixer.dt_proj.weight")[1]
     template_tokens, search_tokens = shape("backbone.pos_embed_z")[1], shape("backbone.pos_embed_x")[1]
@@ -260,7 +297,38 @@ def describe_config(config: ModelConfig) -> str:
     return f'build_model("{name}"{args})'
 
 
+#: A checkpoint record may inflate to at most this many times its stored size. torch.save stores
+#: records uncompressed; a heavily deflated record is a decompression bomb (2 GiB from 2 MB).
+MAX_INFLATION = 20
+#: Small records (the pickle, version strings) may compress well: the ratio only applies above this.
+INFLATION_SLACK_BYTES = 1 << 20
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a zip checkpoint whose records declare far more data than the file holds.
+
+    Runs before any record is read, on the sizes the zip directory declares, so a crafted file
+    costs nothing to reject. Not a zip (legacy torch files): nothing to check here.
+    """
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(f"not a checkpoint: {path} is a damaged zip archive ({exc})") from None
+    for info in infos:
+        if info.file_size > MAX_INFLATION * info.compress_size + INFLATION_SLACK_BYTES:
+            raise CheckpointError(
+                f"refusing {path}: record {info.filename!r} declares {info.file_size} bytes stored in "
+                f"{info.compress_size} (more than {MAX_INFLATION}x); torch.save does not compress, so this "
+                f"is a damaged or crafted file")
+
+
 def _load_object(path: Path):
+    check_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # refused globals (official files), or not a PyTorch file at all
