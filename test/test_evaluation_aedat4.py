@@ -114,7 +114,7 @@ def test_converted_bag_carries_the_recording_as_evt3_packets(recorded, tmp_path)
     for a, b in zip(folder, fixed.frames()):
         np.testing.assert_array_equal(b.events, a.events)
         np.testing.assert_array_equal(b.event_frame, a.event_frame)
-    assert fixed.skipped_packets == {}
+    assert fixed.input_problems == {}
     # the node's header-stamp clock estimate: exact at the first packet, then allowed to creep up
     # by its drift allowance (100 ppm per packet's elapsed time) while packets start after gaps in
     # this sparse stream (30 events/ms), down again at the next tight observation

@@ -141,7 +141,8 @@ def test_typestore_uses_the_repository_track_definition():
     assert (track.STATUS_UNINITIALIZED, track.STATUS_TRACKING, track.STATUS_LOW_CONFIDENCE,
             track.STATUS_LOST) == (0, 1, 2, 3)
     assert [f for f in track.__dataclass_fields__ if not f.isupper() and not f.startswith("_")] == [
-        "header", "status", "x", "y", "width", "height", "confidence", "template_updated", "num_events"]
+        "header", "status", "x", "y", "width", "height", "confidence", "template_updated", "num_events",
+        "event_window"]
     assert "event_camera_msgs/msg/EventPacket" in get_typestore().types
 
 
@@ -202,7 +203,7 @@ def test_evt3_packets_are_windowed_and_rendered_like_the_node(tmp_path, storage)
                            event_offset_ns=T0)
     assert seq.event_packets and seq.sensor_hw == (30, 40)
     frames = list(seq.frames())
-    assert len(frames) == 5 and seq.skipped_packets == {}
+    assert len(frames) == 5 and seq.input_problems == {}
     ros_t = events["t"] + T0
     for i, f in enumerate(frames):
         t0 = stamps[i - 1] if i else stamps[0] - 33_000_000  # default window: previous image to this one

@@ -13,7 +13,7 @@ from fetrack_ros.ros.annotate import annotate  # noqa: E402
 from fetrack_ros.messages import (ImageConversionError, check_image_msg, image_to_rgb,  # noqa: E402
                                          ns_to_stamp, rgb_to_image, stamp_to_ns)
 from fetrack_ros.ros.diagnostics import Diagnostics, RateMeter  # noqa: E402
-from fetrack_ros.ros.synchronizer import EventFrameMatcher, PendingImages, window_passed  # noqa: E402
+from fetrack_ros.sync import EventFrameMatcher, PendingImages  # noqa: E402
 
 RNG = np.random.default_rng(3)
 RGB = RNG.integers(0, 256, (7, 10, 3), dtype=np.uint8)
@@ -132,7 +132,12 @@ def test_qos_profiles_from_names():
         qos_profile("sometimes", 5)
 
 
-# ---------------------------------------------------------------------------- synchronizer
+# ---------------------------------------------------------------------------- waiting images
+def window_passed(reached_ns):
+    """The stream-time completeness rule, for PendingImages on its own."""
+    return lambda pending: reached_ns is not None and reached_ns >= pending.window[1]
+
+
 def test_images_wait_until_the_stream_passes_their_window_or_max_wait():
     pending = PendingImages(max_wait_s=0.5)
     pending.add("a", 100, (50, 100), now_s=0.0)
@@ -160,7 +165,7 @@ def test_event_frames_match_the_nearest_stamp_within_tolerance():
     assert matcher.match(126) == (None, None)
     matcher.add(130, "f130")  # keep=3: f100 forgotten
     assert matcher.match(100) == (None, None)
-    from fetrack_ros.ros.synchronizer import PendingImage
+    from fetrack_ros.sync.pending import PendingImage
     assert matcher.is_complete(PendingImage(None, 130, None, 0)) and not matcher.is_complete(PendingImage(None, 131, None, 0))
     matcher.add(10, "restart")  # a bag loop: 120 ns back > reset? no: only beyond reset_backward_ns
     assert matcher.resets == 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
@@ -27,7 +28,8 @@ import numpy as np
 from rosbags.rosbag2 import Reader
 
 # The node's own message conversions, so a bag read here gives the node's pixels and events.
-from ..messages import EventDecoding, EventInputError, ImageConversionError, image_to_rgb, stamp_to_ns
+from ..messages import EventDecoding, ImageConversionError, image_to_rgb, stamp_to_ns
+from ..messages.cdr import CdrError, parse_event_packet
 from .groundtruth import read_boxes
 from .rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE, TRACK, get_typestore
 from .sequence import Frame, Sequence, SourceError, check_frame_sizes
@@ -40,6 +42,12 @@ DEFAULT_EVENT_PACKET_TOPIC = "/events"
 DEFAULT_GT_TOPIC = "/ground_truth"
 
 IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
+#: What reading a bag's event stream can find wrong (the node's diagnostics reasons): damaged or
+#: impossible data, reported after the frames were read (``BagSequence.input_problems``).
+PROBLEM_REASONS = ("events.bad_message", "events.malformed_packet", "events.unknown_encoding", "events.bad_geometry",
+                   "events.decoder_error", "events.duplicate_packet", "events.lost_packets", "events.seq_reset",
+                   "events.out_of_geometry", "events.buffer_resets",
+                   "images.duplicate_stamp", "images.out_of_order_stamp", "images.time_jump_back")
 
 
 def open_reader(path: str | Path) -> Reader:
@@ -191,7 +199,7 @@ class BagSequence(Sequence):
         self.stamps_ns = self._stamps(reader, self._rgb_conns, "RGB")
         if self.stamps_ns.size == 0:
             raise SourceError(f"bag {self.path}: RGB topic {self.rgb_topic} has no messages")
-        self.skipped_packets: dict[str, int] = {}  # diagnostics reason -> packets skipped by the last frames()
+        self.input_problems: dict[str, int] = {}  # diagnostics reason -> count, from the last frames()
         if self.event_packets:
             first = next(read_messages(reader, self._event_conns, self.path, "event packets"), None)
             if first is None:
@@ -291,49 +299,42 @@ class BagSequence(Sequence):
             raise SourceError(f"bag {self.path} changed while reading: {rgb_i} RGB images read, {len(self)} indexed")
 
     def _frames_from_packets(self, reader: Reader) -> Iterator[Frame]:
-        from ..events import WindowCutter, WindowPolicy, render_ahu
+        from ..events import WindowPolicy, render_ahu
+        from ..sync import FrameAssembler
 
         gt = self.gt_xywh
-        decoding = EventDecoding("event_packet", self.event_clock, self.event_offset_ns)
-        cutter = WindowCutter()
         policy = dataclasses.replace(self.window) if self.window is not None else WindowPolicy()
-        self.skipped_packets = {}
+        # the node's own pairing, on bag time: nothing times out, the bag's end releases the rest
+        assembler = FrameAssembler(policy=policy,
+                                   decoding=EventDecoding("event_packet", self.event_clock, self.event_offset_ns))
+        counts: Counter = Counter()
         rgb_conn_ids = {c.id for c in self._rgb_conns}
         sizes = None
 
         def release(ready) -> Iterator[Frame]:
             nonlocal sizes
-            for (i, msg), events in ready:
+            for frame in ready:
+                i, msg = frame.item
                 rgb = image_msg_to_rgb(msg)
-                event_frame = render_ahu(events, *(decoding.geometry or self.sensor_hw))
+                event_frame = render_ahu(frame.events, *(frame.sensor_hw or self.sensor_hw))
                 sizes = check_frame_sizes(sizes, rgb, event_frame, f"bag {self.path} frame {i}")
                 yield Frame(index=i, stamp_ns=int(self.stamps_ns[i]), rgb=rgb, event_frame=event_frame,
-                            events=events, gt_xywh=None if gt is None else gt[i].copy())
-
-        packets: list = []  # event packets since the last image, decoded together
-
-        def flush() -> None:
-            # One decode_many call and one buffer append per image interval instead of one per
-            # packet (~33 at 1 kHz): what the node does with the packets queued between frames.
-            chunks, _, errors = decoding.decode_many(packets)
-            packets.clear()
-            for exc in errors:  # skipped and counted, as the node does
-                self.skipped_packets[exc.reason] = self.skipped_packets.get(exc.reason, 0) + 1
-            for chunk in chunks:  # one per run: a stream restart between runs must reach the buffer
-                cutter.add_events(chunk)
+                            events=frame.events, gt_xywh=None if gt is None else gt[i].copy())
 
         rgb_i = 0
         for connection, _, raw in read_messages(reader, self._rgb_conns + self._event_conns, self.path,
                                                  "images and event packets"):
-            msg = self._deserialize(connection, raw)
             if connection.id not in rgb_conn_ids:
-                packets.append(msg)
+                try:  # the raw CDR, read as the node reads it
+                    assembler.add_event_messages([parse_event_packet(raw)], 0.0)
+                except CdrError:
+                    counts["events.bad_message"] += 1
                 continue
-            flush()
-            cutter.add_window((rgb_i, msg), policy.window(int(self.stamps_ns[rgb_i])))
+            assembler.add_image((rgb_i, self._deserialize(connection, raw)), int(self.stamps_ns[rgb_i]), 0.0)
             rgb_i += 1
-            yield from release(cutter.ready())
-        flush()
-        yield from release(cutter.finish())  # the bag ended: the last windows get what was recorded
+            yield from release(assembler.release(0.0))
+        yield from release(assembler.finish())
+        counts.update(assembler.take_counts())
+        self.input_problems = {reason: n for reason, n in sorted(counts.items()) if reason in PROBLEM_REASONS}
         if rgb_i != len(self):
             raise SourceError(f"bag {self.path} changed while reading: {rgb_i} RGB images read, {len(self)} indexed")

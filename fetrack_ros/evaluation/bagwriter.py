@@ -94,13 +94,14 @@ class BagWriter:
         self.write(topic, msg, stamp_ns if log_time_ns is None else log_time_ns)
 
     def write_track(self, topic: str, stamp_ns: int, box_xywh, *, status: int = 1, confidence: float = 1.0,
-                    template_updated: bool = False, num_events: int = 0, frame_id: str = "camera",
-                    log_time_ns: int | None = None) -> None:
-        """One ``fetrack_ros/msg/Track`` (status 1 = STATUS_TRACKING)."""
+                    template_updated: bool = False, num_events: int = 0, event_window: int = 0,
+                    frame_id: str = "camera", log_time_ns: int | None = None) -> None:
+        """One ``fetrack_ros/msg/Track`` (status 1 = STATUS_TRACKING, event_window 0 = complete)."""
         x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64).reshape(4))
         msg = self.typestore.types[TRACK](header=self._header(stamp_ns, frame_id), status=int(status),
                                           x=x, y=y, width=w, height=h, confidence=float(confidence),
-                                          template_updated=bool(template_updated), num_events=int(num_events))
+                                          template_updated=bool(template_updated), num_events=int(num_events),
+                                          event_window=int(event_window))
         self.write(topic, msg, stamp_ns if log_time_ns is None else log_time_ns)
 
     def write_event_packet(self, topic: str, stamp_ns: int, data: bytes | np.ndarray, *, encoding: str,

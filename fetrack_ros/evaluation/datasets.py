@@ -208,19 +208,23 @@ class FolderSequence(Sequence):
             raise SourceError(str(exc)) from None
 
     def _frames_from_recording(self) -> Iterator[Frame]:
-        from ..events import WindowCutter, render_ahu
+        from ..events import render_ahu
+        from ..sync import FrameAssembler
         policy = dataclasses.replace(self.window)  # between_frames keeps state: one per pass
-        windows = [policy.window(stamp) for stamp in self.stamps_ns.tolist()]
-        # the buffer keeps the longest window, and a second for the batches read past its end
-        cutter = WindowCutter(EventBuffer(max_span_ns=max(t1 - t0 for t0, t1 in windows) + 1_000_000_000))
-        for i, window in enumerate(windows):
-            cutter.add_window(i, window)
         width, height = self.sensor_size
+        # the buffer keeps the longest window, and a second for the batches read past its end
+        spans = np.diff(self.stamps_ns) if len(self.stamps_ns) > 1 else np.zeros(1, np.int64)
+        longest = max(int(spans.max()), policy.duration_ns, policy.exposure_ns)
+        assembler = FrameAssembler(policy=policy, sensor_hw=(height, width), max_pending=len(self.stamps_ns) + 1,
+                                   buffer=EventBuffer(max_span_ns=longest + 1_000_000_000))
+        for i, stamp in enumerate(self.stamps_ns.tolist()):
+            assembler.add_image(i, stamp, 0.0)
         sizes = None
 
         def release(ready) -> Iterator[Frame]:
             nonlocal sizes
-            for i, events in ready:
+            for frame in ready:
+                i, events = frame.item, frame.events
                 rgb = read_rgb(self.rgb_paths[i])
                 event_frame = render_ahu(events, height, width)
                 sizes = check_frame_sizes(sizes, rgb, event_frame, f"sequence {self.name} frame {i}")
@@ -228,9 +232,9 @@ class FolderSequence(Sequence):
                             events=events, gt_xywh=None if self._gt is None else self._gt[i].copy())
 
         for batch in self.event_batches():
-            cutter.add_events(batch)
-            yield from release(cutter.ready())
-        yield from release(cutter.finish())
+            assembler.add_events(batch)
+            yield from release(assembler.release(0.0))
+        yield from release(assembler.finish())
 
 
 def list_sequences(root: str | Path, dataset: str = "coesot", list_file: str | Path | None = None) -> list[str]:

@@ -145,6 +145,10 @@ def track_sequence(tracker, sequence: Sequence, init_box=None,
             on_frame(1)
     if count != n:
         raise SourceError(f"sequence {sequence.name}: {count} frames read, {n} expected")
+    problems = getattr(sequence, "input_problems", None)
+    if problems:  # damaged or impossible input data: the figures stand, but the reader should know
+        listed = ", ".join(f"{reason} {amount}" for reason, amount in problems.items())
+        print(f"warning: sequence {sequence.name}: its input data had problems: {listed}", file=sys.stderr)
     return SequenceRun(sequence.name, boxes, confidence, status, template_updated, num_events, stamps, seconds)
 
 

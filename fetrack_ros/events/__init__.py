@@ -12,7 +12,7 @@ from .legacy import decode_legacy_arrays
 from .mono import MonoDecoder, encode_mono
 from .packets import EventPacketDecoder, make_decoder
 from .render import RenderStats, render_ahu, render_counts
-from .windows import WINDOW_POLICIES, WindowCutter, WindowPolicy
+from .windows import WINDOW_POLICIES, WindowPolicy
 
 __all__ = [
     "EVENT_DTYPE", "TRIGGER_DTYPE", "EventDecodeError", "empty_events", "make_events",
@@ -21,5 +21,5 @@ __all__ = [
     "read_aedat4_frame_times",
     "EventPacketDecoder", "make_decoder",
     "RenderStats", "render_ahu", "render_counts",
-    "BufferStats", "EventBuffer", "WINDOW_POLICIES", "WindowCutter", "WindowPolicy", "ClockOffsetEstimator",
+    "BufferStats", "EventBuffer", "WINDOW_POLICIES", "WindowPolicy", "ClockOffsetEstimator",
 ]

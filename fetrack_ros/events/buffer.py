@@ -23,6 +23,7 @@ class BufferStats:
     appended: int = 0          # events handed to append()
     dropped_span: int = 0      # oldest events dropped because they fell out of max_span_ns
     dropped_count: int = 0     # oldest events dropped because the buffer held max_events
+    evicted_unused: int = 0    # of those two: events at or after used_until_ns, never reached by a window
     unsorted_packets: int = 0  # packets (not events) whose own times decreased: sorted on entry
     late_packets: int = 0      # packets (not events) starting before the newest event: merged in
     resets: int = 0            # backward time jumps larger than reset_backward_ns (buffer cleared)
@@ -35,6 +36,8 @@ class EventBuffer:
     Parameters (times in ns):
         max_span_ns: events older than ``newest_t - max_span_ns`` are dropped (and counted).
         max_events: at most this many events are kept; the oldest beyond it are dropped (counted).
+            This bounds the memory too: about 21 bytes per event, with the storage never more than
+            twice what the live events need once a burst has passed (it shrinks back).
         reset_backward_ns: a packet starting more than this before the newest stored event is a
             time jump backwards (a bag restarting, a camera reset): the buffer is cleared and
             ``stats.resets`` counted, then the packet is stored. Smaller overlaps (late packets)
@@ -54,6 +57,10 @@ class EventBuffer:
         self._t = np.zeros(len(self._events), np.int64)
         self._start = 0
         self._end = 0
+        self._initial_capacity = len(self._events)
+        #: Events before this time (ns) were offered to a window (:meth:`mark_used`); older ones
+        #: that are evicted count as used, newer ones as ``stats.evicted_unused``.
+        self.used_until_ns: int | None = None
         self.stats = BufferStats()
 
     # ---------------------------------------------------------------- queries
@@ -88,10 +95,21 @@ class EventBuffer:
         i0, i1 = np.searchsorted(self._t[self._start:self._end], [t0, t1], side="left")
         return int(i1 - i0)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the storage (events and their time column)."""
+        return self._events.nbytes + self._t.nbytes
+
     # ---------------------------------------------------------------- updates
+    def mark_used(self, t1: int) -> None:
+        """Windows up to ``t1`` (ns) have been cut: evicting events before it loses nothing."""
+        if self.used_until_ns is None or t1 > self.used_until_ns:
+            self.used_until_ns = int(t1)
+
     def clear(self) -> None:
         """Forget all events (the counters are kept)."""
         self._start = self._end = 0
+        self.used_until_ns = None
 
     def append(self, events: np.ndarray) -> None:
         """Store a decoded packet (any array with fields x, y, t, p; t in ns)."""
@@ -100,6 +118,10 @@ class EventBuffer:
         if k == 0:
             return
         self.stats.appended += k
+        if k > self.max_events:  # only the newest max_events could stay: never store the rest
+            self._evict_incoming(events["t"][:k - self.max_events])
+            events = events[k - self.max_events:]
+            k = len(events)
         times = np.asarray(events["t"], dtype=np.int64)
         if k > 1 and np.any(times[1:] < times[:-1]):
             # EVT3 TIME_LOW glitches can step back a few us inside a packet; keep the store sorted
@@ -141,11 +163,26 @@ class EventBuffer:
     def _make_room(self, k: int) -> None:
         if self._end + k <= len(self._events):
             return
+        excess = len(self) + k - self.max_events
+        if excess > 0:  # these would be evicted right after the write: evict them first
+            self._evict(min(excess, len(self)), by_count=True)
         live = len(self)
         capacity = len(self._events)
         # keep >= 1/4 of the storage free after a move, so moves cost O(1) per appended event
         while 4 * (live + k) > 3 * capacity:
             capacity *= 2
+        self._resize(capacity)
+
+    def _shrink(self) -> None:
+        """Give memory back after a burst: storage over 4x the live events halves (to >= initial)."""
+        capacity = len(self._events)
+        while capacity > self._initial_capacity and capacity > 4 * len(self):
+            capacity //= 2
+        if capacity != len(self._events):
+            self._resize(max(capacity, self._initial_capacity))
+
+    def _resize(self, capacity: int) -> None:
+        live = len(self)
         if capacity != len(self._events):
             events, times = np.zeros(capacity, EVENT_DTYPE), np.zeros(capacity, np.int64)
         else:
@@ -160,14 +197,31 @@ class EventBuffer:
         if not len(self):
             return
         newest = int(self._t[self._end - 1])
-        cut = self._start + int(np.searchsorted(self._t[self._start:self._end],
-                                                newest - self.max_span_ns, side="left"))
-        self.stats.dropped_span += cut - self._start
-        self._start = cut
+        cut = int(np.searchsorted(self._t[self._start:self._end], newest - self.max_span_ns, side="left"))
+        self._evict(cut, by_count=False)
         excess = len(self) - self.max_events
         if excess > 0:
-            self.stats.dropped_count += excess
-            self._start += excess
+            self._evict(excess, by_count=True)
+        self._shrink()
+
+    def _evict(self, n: int, by_count: bool) -> None:
+        """Drop the ``n`` oldest events, counting them by cause and by use."""
+        if n <= 0:
+            return
+        if by_count:
+            self.stats.dropped_count += n
+        else:
+            self.stats.dropped_span += n
+        self._count_unused(self._t[self._start:self._start + n])
+        self._start += n
+
+    def _evict_incoming(self, times: np.ndarray) -> None:
+        self.stats.dropped_count += len(times)
+        self._count_unused(np.sort(np.asarray(times, np.int64)))
+
+    def _count_unused(self, sorted_times: np.ndarray) -> None:
+        used = 0 if self.used_until_ns is None else int(np.searchsorted(sorted_times, self.used_until_ns))
+        self.stats.evicted_unused += len(sorted_times) - used
 
 
 def _convert(events: np.ndarray) -> np.ndarray:

@@ -16,13 +16,7 @@ Policies for an image stamped ``t``:
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterator
-
-import numpy as np
-
-from .buffer import EventBuffer
 
 WINDOW_POLICIES = ("between_frames", "fixed", "exposure")
 
@@ -71,38 +65,3 @@ class WindowPolicy:
                 t0 = max(t0, t - self.max_duration_ns)
             t1 = t
         return t0 + self.event_offset_ns, t1 + self.event_offset_ns
-
-
-class WindowCutter:
-    """Cuts a time-ordered event stream into image windows as the stream passes them.
-
-    Offline readers (bags, aedat4 recordings) hand in windows (``add_window``, in image order)
-    and decoded events (``add_events``, in stream order) as they read them; :meth:`ready` yields
-    ``(item, events)`` for each window, in order, once an event at or after its end has arrived,
-    and :meth:`finish` the rest when the stream ends (they get what was recorded). Events are
-    kept in an :class:`~.buffer.EventBuffer` (``buffer``: its bounds and counters).
-    """
-
-    def __init__(self, buffer: EventBuffer | None = None) -> None:
-        self.buffer = buffer if buffer is not None else EventBuffer()
-        self._pending: deque = deque()  # (item, (t0, t1)) in image order
-
-    def add_window(self, item: Any, window: tuple[int, int]) -> None:
-        """Queue ``item`` (anything: an index, a message) for the event window ``[t0, t1)`` (ns)."""
-        self._pending.append((item, window))
-
-    def add_events(self, events: np.ndarray) -> None:
-        """Append decoded events (EVENT_DTYPE, event clock)."""
-        self.buffer.append(events)
-
-    def ready(self) -> Iterator[tuple[Any, np.ndarray]]:
-        """The queued windows the stream has passed, with their events, in order."""
-        while self._pending and self.buffer.t_last is not None and self.buffer.t_last >= self._pending[0][1][1]:
-            item, (t0, t1) = self._pending.popleft()
-            yield item, self.buffer.window(t0, t1)
-
-    def finish(self) -> Iterator[tuple[Any, np.ndarray]]:
-        """The stream ended: every remaining window with the events recorded for it."""
-        while self._pending:
-            item, (t0, t1) = self._pending.popleft()
-            yield item, self.buffer.window(t0, t1)

@@ -3,6 +3,6 @@
 The tracker node: :mod:`.tracker_node` (lifecycle node, threads, services, publishing), built from
 :mod:`.parameters` (declarations, validation, params YAML), :mod:`.qos`, :mod:`.event_input` (the
 event message classes; their decoding, like the image conversions, is ROS-free in
-:mod:`fetrack_ros.messages`), :mod:`.synchronizer` (images wait for their events), :mod:`.diagnostics`,
+:mod:`fetrack_ros.messages`; pairing images with their events is :mod:`fetrack_ros.sync`), :mod:`.diagnostics`,
 :mod:`.annotate` (debug image) and :mod:`.model_loading`.
 """

@@ -10,11 +10,13 @@ Topics (relative names: remap them): subscribes ``image`` (sensor_msgs/Image) or
 ``~/detections`` (vision_msgs, when installed) and ``/diagnostics``. Services ``~/set_target``
 (fetrack_ros/SetTarget) and ``~/reset`` (std_srvs/Trigger).
 
-Threads: the executor thread runs the callbacks (decode packets into the event buffer, queue
-images, release each image when its events are complete or it waited ``max_wait``, cut its event
-window); one worker thread converts, renders, runs the tracker and publishes. Between them is a
-bounded queue (``queue_size``, ``queue_policy``: newest wins by default). Every image ends as one
-Track or under a named ``dropped.*`` reason on ``/diagnostics``.
+Threads: the executor thread runs the callbacks. Event packets arrive serialized (``raw=True``:
+no Python message is built) and each wake-up takes every packet queued on the subscription, so
+the intake keeps up with a driver's 1 kHz packets while inference runs; the pairing of images
+with their events is :class:`~fetrack_ros.sync.FrameAssembler`'s (shared with the bag reader).
+One worker thread converts, renders, runs the tracker and publishes. Between them is a bounded
+queue (``queue_size``, ``queue_policy``: newest wins by default). Every image ends as one Track
+or under a named ``dropped.*`` reason on ``/diagnostics``.
 
 Lifecycle: configure loads the model and creates the interfaces, activate starts processing;
 with ``autostart`` (default) the node configures and activates itself.
@@ -42,8 +44,10 @@ from std_srvs.srv import Trigger
 from fetrack_ros.events import EventBuffer, RenderStats, WindowPolicy, render_ahu
 from fetrack_ros.messages import (EventDecoding, ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image,
                                   stamp_to_ns)
+from fetrack_ros.messages.cdr import CdrError, parse_event_packet
 from fetrack_ros.msg import Track
 from fetrack_ros.srv import SetTarget
+from fetrack_ros.sync import TIME_JUMP_BACK_NS, AssembledFrame, EventFrameMatcher, FrameAssembler
 from fetrack_ros.tracking import Tracker
 from fetrack_ros.tracking.inputs import match_event_frame
 
@@ -53,28 +57,14 @@ from .diagnostics import Diagnostics, to_diagnostic_array
 from .event_input import MissingPackageError, message_type
 from .model_loading import StartupError, load_model
 from .qos import qos_from_parameters
-from .synchronizer import EventFrameMatcher, PendingImages, window_passed
 
 NODE_NAME = "tracker_node"
 READY_LINE = "tracker_node active"
-#: An image stamped this much before the previous one is a restart (bag loop): buffers reset.
-TIME_JUMP_BACK_NS = 500_000_000
-#: Event messages kept undecoded while no image waits (decoded together: far fewer calls).
-RAW_EVENT_BATCH = 64
-RAW_EVENT_AGE_S = 0.05
+#: Most event messages taken from the subscription's queue per wake-up; more left queued is a
+#: backlog (images then wait longer for their events, see fetrack_ros.sync).
+INTAKE_BUDGET = 2000
 _STATUS = {"tracking": Track.STATUS_TRACKING, "low_confidence": Track.STATUS_LOW_CONFIDENCE,
            "lost": Track.STATUS_LOST}
-
-
-@dataclass
-class Job:
-    """One image on its way to the tracker, with its event data."""
-
-    image: object                 # sensor_msgs/Image or CompressedImage
-    stamp_ns: int
-    events: np.ndarray | None     # event streams: the window's events (image clock)
-    sensor_hw: tuple | None       # event streams: (height, width) of the sensor
-    event_frame: object = None    # event-frame input: the matched sensor_msgs/Image (or None)
 
 
 @dataclass
@@ -97,7 +87,7 @@ class TrackerNode(LifecycleNode):
                 raise StartupError(f"parameter '{spec.name}': {' '.join(str(exc).split())}") from None
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._lock = threading.Condition()
-        self._jobs: deque[Job] = deque()
+        self._jobs: deque[AssembledFrame] = deque()
         self._worker: threading.Thread | None = None
         self._stop = False
         self._active = False
@@ -162,25 +152,22 @@ class TrackerNode(LifecycleNode):
         self._target: TargetRequest | None = TargetRequest(box, 0) if box else None
         self._reset_requested = False
 
-        # event side
+        # event side: one assembler pairs images with their event data
         clock = values["event_clock"]
         if clock == "auto":
             clock = "header" if self._mode == "event_packet" else "fixed"
-        if self._mode != "event_frames":
-            self._decoding = EventDecoding(self._mode, clock, values["event_clock_offset_ns"])
-        self._buffer = EventBuffer(max_span_ns=P.seconds_to_ns(values["event_buffer_span"]),
-                                   max_events=values["max_buffered_events"], reset_backward_ns=TIME_JUMP_BACK_NS)
-        self._buffer_seen = (0, 0, 0)
-        self._raw_events: list = []
-        self._raw_since = 0.0
-        self._policy = WindowPolicy(kind=values["window_policy"],
-                                    duration_ns=P.seconds_to_ns(values["window_duration"]),
-                                    max_duration_ns=P.seconds_to_ns(values["window_max_duration"]) or None,
-                                    exposure_ns=P.seconds_to_ns(values["exposure_time"]),
-                                    exposure_offset_ns=P.seconds_to_ns(values["exposure_offset"]))
-        self._matcher = EventFrameMatcher(P.seconds_to_ns(values["event_frame_tolerance"]))
-        self._pending = PendingImages(values["max_wait"])
-        self._previous_stamp: int | None = None
+        self._raw_events = self._mode == "event_packet"
+        if self._mode == "event_frames":
+            source = {"matcher": EventFrameMatcher(P.seconds_to_ns(values["event_frame_tolerance"]))}
+        else:
+            source = {"decoding": EventDecoding(self._mode, clock, values["event_clock_offset_ns"])}
+        policy = WindowPolicy(kind=values["window_policy"], duration_ns=P.seconds_to_ns(values["window_duration"]),
+                              max_duration_ns=P.seconds_to_ns(values["window_max_duration"]) or None,
+                              exposure_ns=P.seconds_to_ns(values["exposure_time"]),
+                              exposure_offset_ns=P.seconds_to_ns(values["exposure_offset"]))
+        buffer = EventBuffer(max_span_ns=P.seconds_to_ns(values["event_buffer_span"]),
+                             max_events=values["max_buffered_events"], reset_backward_ns=TIME_JUMP_BACK_NS)
+        self._assembler = FrameAssembler(policy=policy, buffer=buffer, max_wait_s=values["max_wait"], **source)
         self._render_stats = RenderStats()
         self._queue_size, self._queue_policy = values["queue_size"], values["queue_policy"]
 
@@ -203,7 +190,9 @@ class TrackerNode(LifecycleNode):
         if self._mode == "event_frames":
             event_sub = self.create_subscription(Image, "event_frames", self._on_event_frame, qos["event_frames"])
         else:
-            event_sub = self.create_subscription(event_type, "events", self._on_events, qos["events"])
+            event_sub = self.create_subscription(event_type, "events", self._on_events, qos["events"],
+                                                 raw=self._raw_events)
+        self._event_sub = event_sub
         lifecycle_pubs = [self._pub_track, self._pub_confidence, self._pub_debug, self._pub_event_frame]
         if self._pub_detections is not None:
             lifecycle_pubs.append(self._pub_detections)
@@ -269,111 +258,95 @@ class TrackerNode(LifecycleNode):
             self.diag.count("dropped.bad_image")
             self.get_logger().warning(f"image dropped: {exc}", throttle_duration_sec=5.0)
             return
-        if self._mode != "event_frames":
-            self._decode_events()  # the buffer is up to date before the stamp checks
-        stamp = stamp_to_ns(msg.header.stamp)
-        self._check_stamp_order(stamp)
-        window = self._policy.window(stamp) if self._mode != "event_frames" else None
-        for _ in self._pending.add(msg, stamp, window, now):
-            self.diag.count("dropped.sync_overflow")
+        if not self._assembler.event_frames:
+            self._take_events(now)  # the stream state is up to date before this image's checks
+        self._assembler.add_image(msg, stamp_to_ns(msg.header.stamp), now)
         self._release(now)
 
-    def _check_stamp_order(self, stamp: int) -> None:
-        previous, self._previous_stamp = self._previous_stamp, stamp
-        if previous is None or stamp > previous:
-            return
-        if stamp == previous:
-            self.diag.count("images.duplicate_stamp")
-        elif previous - stamp > TIME_JUMP_BACK_NS:
-            self.diag.count("images.time_jump_back")
-            # Events of the restarted stream may have come first (the buffer then reset itself):
-            # clear only a buffer still holding the old, later stream.
-            if self._buffer.t_last is not None and self._buffer.t_last - stamp > TIME_JUMP_BACK_NS:
-                self._buffer.clear()
-            self._policy.reset()
-            self.get_logger().warning(f"image time jumped back by {(previous - stamp) / 1e9:.3f} s "
-                                      f"(bag loop?): event window reset")
-        else:
-            self.diag.count("images.out_of_order_stamp")
-
     def _on_events(self, msg) -> None:
-        """Keep the message; decode the kept ones when an image waits or enough have gathered."""
+        """Take this message and every one queued behind it; release the images they complete."""
         if not self._active:
             return
-        self.diag.count("events.packets")
-        self.diag.rate("event_packets")
-        if not self._raw_events:
-            self._raw_since = time.monotonic()
-        self._raw_events.append(msg)
-        if len(self._pending) or len(self._raw_events) >= RAW_EVENT_BATCH:
-            self._release(time.monotonic())
+        now = time.monotonic()
+        self._add_event_messages([msg], now)
+        backlog = self._take_events(now)
+        if len(self._assembler) or backlog:
+            self._release(now, backlog)
 
-    def _decode_events(self) -> None:
-        """Decode the kept event messages (batched: see EventDecoding.decode_many) into the buffer."""
-        if not self._raw_events:
+    def _take_events(self, now: float) -> bool:
+        """Move the event messages queued on the subscription into the assembler, at most
+        INTAKE_BUDGET; returns True when that budget ran out (more are queued: a backlog)."""
+        sub, taken = self._event_sub, []
+        try:
+            with sub.handle:
+                while len(taken) < INTAKE_BUDGET:
+                    item = sub.handle.take_message(sub.msg_type, sub.raw)
+                    if item is None:
+                        break
+                    taken.append(item[0])
+        except Exception as exc:  # a destroyed subscription (shutdown) or a message that failed to deserialize
+            self.get_logger().warning(f"event intake: {type(exc).__name__}: {exc}", throttle_duration_sec=5.0)
+        self._add_event_messages(taken, now)
+        backlog = len(taken) >= INTAKE_BUDGET
+        if backlog:
+            self.diag.count("events.intake_backlog")
+        return backlog
+
+    def _add_event_messages(self, msgs: list, now: float) -> None:
+        if not msgs:
             return
-        msgs, self._raw_events = self._raw_events, []
-        restarts = self._decoding.restarts
-        chunks, malformed, errors = self._decoding.decode_many(msgs)
-        if self._decoding.restarts > restarts:
-            self.diag.count("events.stream_restarts", self._decoding.restarts - restarts)
-        for error in errors:
-            self.diag.count(error.reason)
-        if errors:
-            self.get_logger().warning(f"{len(errors)} event message(s) skipped: {errors[-1]}", throttle_duration_sec=5.0)
-        if malformed:
-            self.diag.count("events.malformed_packet", malformed)
-            self.get_logger().warning("event packets held words that could not be decoded; their other "
-                                      "events were kept", throttle_duration_sec=5.0)
-        for events in chunks:
-            self.diag.count("events.decoded", len(events))
-            self.diag.rate("events", len(events))
-            self._buffer.append(events)
-        self._count_buffer_drops()
-
-    def _count_buffer_drops(self) -> None:
-        stats = self._buffer.stats
-        seen = (stats.resets, stats.dropped_span, stats.dropped_count)
-        for reason, new, old in zip(("events.buffer_resets", "events.dropped_span", "events.dropped_count"),
-                                    seen, self._buffer_seen):
-            if new > old:
-                self.diag.count(reason, new - old)
-        self._buffer_seen = seen
+        self.diag.count("events.packets", len(msgs))
+        self.diag.rate("event_packets", len(msgs))
+        if self._raw_events:
+            records = []
+            for raw in msgs:
+                try:
+                    records.append(parse_event_packet(raw))
+                except CdrError as exc:
+                    self.diag.count("events.bad_message")
+                    self.get_logger().warning(f"event message skipped: {exc}", throttle_duration_sec=5.0)
+            msgs = records
+        self._assembler.add_event_messages(msgs, now)
 
     def _on_event_frame(self, msg) -> None:
         if not self._active:
             return
         self.diag.count("events.packets")
         self.diag.rate("event_packets")
-        self._matcher.add(stamp_to_ns(msg.header.stamp), msg)
+        self._assembler.add_event_frame(stamp_to_ns(msg.header.stamp), msg)
         self._release(time.monotonic())
 
     def _on_tick(self) -> None:
+        if not self._active:
+            return
         now = time.monotonic()
-        if self._active and (len(self._pending) or (self._raw_events and now - self._raw_since > RAW_EVENT_AGE_S)):
-            self._release(now)
+        backlog = not self._assembler.event_frames and self._take_events(now)
+        if backlog or self._assembler.needs_service(now):
+            self._release(now, backlog)
+        self._account()
 
-    def _release(self, now: float) -> None:
-        """Move every image whose event data is complete (or that waited max_wait) to the worker."""
-        if self._mode != "event_frames":
-            self._decode_events()
-        if self._mode == "event_frames":
-            released = self._pending.release(self._matcher.is_complete, now)
-        else:
-            released = self._pending.release(window_passed(self._buffer.t_last), now)
-        for image in released:
-            if not image.complete:
-                self.diag.count("images.incomplete_events")
-            if self._mode == "event_frames":
-                frame, _ = self._matcher.match(image.stamp_ns)
-                job = Job(image.item, image.stamp_ns, None, None, event_frame=frame)
-            else:
-                if self._decoding.clock.offset_ns is None:
-                    self.diag.count("images.no_clock_offset")
-                job = Job(image.item, image.stamp_ns, self._buffer.window(*image.window), self._decoding.geometry)
-            self._enqueue(job)
+    def _release(self, now: float, backlog: bool = False) -> None:
+        """Hand every image whose event data is complete (or whose wait ran out) to the worker."""
+        try:
+            frames = self._assembler.release(now, backlog)
+        except Exception as exc:  # whatever a message did, the node goes on; the images wait on
+            self.diag.count("events.decoder_error")
+            self.get_logger().error(f"event assembly failed: {type(exc).__name__}: {exc}", throttle_duration_sec=5.0)
+            return
+        for frame in frames:
+            self._enqueue(frame)
 
-    def _enqueue(self, job: Job) -> None:
+    def _account(self) -> None:
+        """Move the assembler's counts and notices to /diagnostics and the log."""
+        counts = self._assembler.take_counts()
+        for reason, amount in counts.items():
+            self.diag.count(reason, amount)
+        if counts.get("events.decoded"):
+            self.diag.rate("events", counts["events.decoded"])
+        for notice in self._assembler.take_notices():
+            self.get_logger().warning(notice, throttle_duration_sec=5.0)
+
+    def _enqueue(self, job: AssembledFrame) -> None:
         with self._lock:
             if len(self._jobs) >= self._queue_size:
                 if self._queue_policy == "oldest":
@@ -423,9 +396,9 @@ class TrackerNode(LifecycleNode):
                 self.get_logger().error(f"frame {job.stamp_ns} ns failed: {type(exc).__name__}: {exc}",
                                         throttle_duration_sec=5.0)
 
-    def _process(self, job: Job) -> None:
+    def _process(self, job: AssembledFrame) -> None:
         try:
-            rgb = image_to_rgb(job.image)
+            rgb = image_to_rgb(job.item)
         except ImageConversionError as exc:
             self.diag.count("dropped.bad_image")
             self.get_logger().warning(f"image dropped: {exc}", throttle_duration_sec=5.0)
@@ -446,8 +419,9 @@ class TrackerNode(LifecycleNode):
         if tracker.params is not params:
             tracker.params = params
         started, ran = time.perf_counter(), target is not None or self._tracking
-        track = Track(header=job.image.header, status=Track.STATUS_UNINITIALIZED)
+        track = Track(header=job.item.header, status=Track.STATUS_UNINITIALIZED)
         track.num_events = len(job.events) if job.events is not None else 0
+        track.event_window = Track.EVENT_WINDOW_COMPLETE if job.complete else Track.EVENT_WINDOW_INCOMPLETE
         if target is not None:
             try:
                 tracker.initialize(rgb, event_frame, target.box)
@@ -467,7 +441,7 @@ class TrackerNode(LifecycleNode):
         self._publish(track, rgb, event_frame)
         self.diag.latency((self.get_clock().now().nanoseconds - job.stamp_ns) / 1e6, inference_ms)
 
-    def _event_frame(self, job: Job, rgb_hw) -> np.ndarray:
+    def _event_frame(self, job: AssembledFrame, rgb_hw) -> np.ndarray:
         """The event frame at the RGB size; a blank one (counted) when there is none or it does not fit."""
         frame = None
         if job.events is not None:
@@ -487,6 +461,11 @@ class TrackerNode(LifecycleNode):
                 self.diag.count("images.no_event_frame")
                 self.get_logger().warning(f"event frame unusable: {exc}", throttle_duration_sec=5.0)
         if frame is not None:
+            if frame.shape[:2] != tuple(rgb_hw):
+                self.diag.count("images.event_frame_resized")
+                self.get_logger().warning(f"event data is {frame.shape[1]}x{frame.shape[0]} but the RGB image is "
+                                          f"{rgb_hw[1]}x{rgb_hw[0]}: resized; check that both cameras show the same "
+                                          f"field of view", throttle_duration_sec=30.0)
             try:
                 return match_event_frame(frame, rgb_hw)
             except ValueError as exc:

@@ -1,15 +1,14 @@
-"""Pairing RGB images with their events (pure logic, no ROS).
+"""Images waiting for their event data, and pre-rendered event frames to match them with.
 
-An image waits in a FIFO until its event data is complete or it has waited ``max_wait_s``:
+An image waits in a FIFO (:class:`PendingImages`) until its event data is complete or it has
+waited long enough; the completeness rule is the caller's (:class:`~.assembler.FrameAssembler`):
 
-- event streams: complete when the stream has passed the image's window end (the newest
-  buffered event time, in the image clock, is at or after ``t1``);
+- event streams: complete when the stream has passed the image's window end;
 - pre-rendered event frames: complete when an event frame stamped at or after the image has
   arrived (frames arrive in stamp order, so the nearest one is then known); the frame used is
   the nearest within ``tolerance_ns`` (:class:`EventFrameMatcher`).
 
-An image released by the timeout is marked incomplete, so the node processes it with what
-arrived and reports the shortfall. Images leave in arrival order.
+An image released by the timeout is marked incomplete. Images leave in arrival order.
 """
 from __future__ import annotations
 
@@ -67,13 +66,17 @@ class PendingImages:
             overflow.append(self._queue.popleft())
         return overflow
 
-    def release(self, is_complete: Callable[[PendingImage], bool], now_s: float) -> list[ReleasedImage]:
+    def release(self, is_complete: Callable[[PendingImage], bool], now_s: float,
+                max_wait_s: float | None = None) -> list[ReleasedImage]:
+        """Pop, from the front, every image that is complete or waited ``max_wait_s`` (default:
+        the constructor's); stop at the first that must wait on."""
+        limit = self.max_wait_s if max_wait_s is None else max_wait_s
         out = []
         while self._queue:
             head = self._queue[0]
             complete = is_complete(head)
             waited = now_s - head.arrived_s
-            if not complete and waited < self.max_wait_s:
+            if not complete and waited < limit:
                 break
             self._queue.popleft()
             out.append(ReleasedImage(head.item, head.stamp_ns, head.window, complete, waited))
@@ -82,13 +85,6 @@ class PendingImages:
     def clear(self) -> list[PendingImage]:
         dropped, self._queue = list(self._queue), deque()
         return dropped
-
-
-def window_passed(newest_event_ns: int | None) -> Callable[[PendingImage], bool]:
-    """Completeness rule for event streams: the newest event is at or after the window end."""
-    def is_complete(pending: PendingImage) -> bool:
-        return newest_event_ns is not None and pending.window is not None and newest_event_ns >= pending.window[1]
-    return is_complete
 
 
 class EventFrameMatcher:
