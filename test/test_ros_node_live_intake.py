@@ -73,3 +73,62 @@ def test_every_track_carries_its_window_events_at_1khz_packets_on_a_busy_cpu(tmp
     assert exact >= 0.95 * len(tracks), (f"{exact} of {len(tracks)} Tracks carried their window's events "
                                          f"({flagged_short} flagged incomplete); diagnostics {diagnostics}")
     assert int(diagnostics.get("events.lost_packets", 0)) == 0 and "events.malformed_packet" not in diagnostics
+
+
+def _packet_bag(path, seconds=1.0, rate=1e6, width=346, height=260):
+    """RGB at 30 fps and 1 ms EVT3 packets (``rate`` events/s) stamped as a driver does, in one bag."""
+    import numpy as np
+    from camera_process import make_image, make_stream
+
+    from fetrack_ros.evaluation.bagwriter import BagWriter
+
+    offset_ns = 1_800_000_000 * 10**9
+    packets, _ = make_stream(rate, seconds, width, height, 1000, 1 << 23, seed=3)
+    background = np.random.default_rng(4).integers(40, 200, (height, width, 3), dtype=np.uint8)
+    image_us = [(1 << 23) + round((k + 1) * 1e6 / 30) for k in range(int(seconds * 30) - 1)]
+    items = [(t0 + 1000, 1, i) for i, (t0, _, _) in enumerate(packets)] + [(t + 5000, 0, k) for k, t in enumerate(image_us)]
+    with BagWriter(path, "sqlite3") as writer:
+        for log_us, kind, index in sorted(items):
+            if kind == 0:
+                writer.write_image("/image", image_us[index] * 1000 + offset_ns, make_image(index, width, height, background),
+                                   log_time_ns=log_us * 1000 + offset_ns)
+            else:
+                t0, data, _ = packets[index]
+                writer.write_event_packet("/events", t0 * 1000 + offset_ns + 200_000, data, encoding="evt3",
+                                          width=width, height=height, seq=index, log_time_ns=log_us * 1000 + offset_ns)
+    return path, len(image_us)
+
+
+@pytest.mark.parametrize("rate", [4.0])
+def test_replay_faster_than_real_time_keeps_every_window_complete(tmp_path, rate):
+    """A reliable input path applies back-pressure: at 4x real time no window loses events."""
+    from fetrack_ros.evaluation.bags import BagSequence
+    from fetrack_ros.msg import Track
+    from fetrack_ros.ros.replay import BagReplayer, ReplayOptions, RosSession
+
+    bag, images = _packet_bag(tmp_path / "run")
+    offline = {f.stamp_ns: len(f.events) for f in BagSequence(bag, event_topic="/events").frames()}
+    assert len(offline) == images and min(offline.values()) > 20_000
+    node = NodeProcess({"initial_box": [20.0, 86.0, 50.0, 40.0], "diagnostics_period": 0.2,
+                        "qos.image.reliability": "reliable", "qos.events.reliability": "reliable"})
+    client = Client(event_input="event_packet")
+    try:
+        with RosSession() as session:
+            replayer = BagReplayer(session.node, bag, ReplayOptions(rate=rate, clock=False))
+            replayer.wait_for_subscribers(["/image", "/events"], timeout=30.0)
+            replayer.play()
+
+        def accounted():
+            d = client.diagnostics
+            ended = int(d.get("tracks.published", 0)) + sum(int(v) for k, v in d.items() if k.startswith("dropped."))
+            return int(d.get("images.received", -1)) == images and ended == images
+
+        client.spin_until(accounted, 60.0, "every image to end as a Track or a named drop")
+    finally:
+        client.close()
+        node.stop()
+    tracks = [t for t in client.tracks if t.status != Track.STATUS_UNINITIALIZED]
+    assert len(tracks) >= 3, f"{len(tracks)} Tracks with a target"
+    for track in tracks:
+        stamp = track.header.stamp.sec * 1_000_000_000 + track.header.stamp.nanosec
+        assert (track.num_events, track.event_window) == (offline[stamp], Track.EVENT_WINDOW_COMPLETE), stamp

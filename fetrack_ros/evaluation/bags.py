@@ -46,7 +46,7 @@ IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
 #: impossible data, reported after the frames were read (``BagSequence.input_problems``).
 PROBLEM_REASONS = ("events.bad_message", "events.malformed_packet", "events.unknown_encoding", "events.bad_geometry",
                    "events.decoder_error", "events.duplicate_packet", "events.lost_packets", "events.seq_reset",
-                   "events.out_of_geometry", "events.buffer_resets",
+                   "events.out_of_geometry", "events.implausible_time", "events.buffer_resets",
                    "images.duplicate_stamp", "images.out_of_order_stamp", "images.time_jump_back")
 
 

@@ -43,7 +43,8 @@ class EventDecoding:
     observation by diagnostics reason (see :data:`COUNTED`); skipped messages are returned as
     errors instead. Counted: ``events.out_of_geometry`` (events outside the packet's geometry,
     dropped by the decoder), ``events.lost_packets`` (missing ``seq`` numbers), ``events.seq_reset``
-    (``seq`` stepping back or jumping: a producer restart). Skip reasons: ``events.bad_geometry``,
+    (``seq`` stepping back or jumping: a producer restart), ``events.implausible_time`` (header
+    clock: events further than the clock's jitter bound from their packet's stamp, dropped). Skip reasons: ``events.bad_geometry``,
     ``events.unknown_encoding``, ``events.malformed_packet``, ``events.duplicate_packet``,
     ``events.decoder_error``.
     """
@@ -189,22 +190,41 @@ class EventDecoding:
         # same times as decoding packet by packet, however the packets were batched.
         starts = decoder.packet_starts if joined else [(0, decoder.packet_start_time_ns)]
         ends = [*(begin for begin, _ in starts[1:]), len(events)]
+        plausible = None
         for header, (begin, sensor_start), end in zip(headers, starts, ends):
             sensor_start = None if sensor_start is None or sensor_start < 0 else int(sensor_start)
             self._to_image_clock(events[begin:end], header, sensor_start)
+            if self.clock.fixed_offset_ns is None and end > begin:
+                # A driver stamps a packet when it starts: its events lie within the clock's jitter
+                # bound of that stamp. Far from it they come from damaged time words: drop them,
+                # or one garbage packet would put the stream (and the buffer) minutes ahead.
+                far = np.abs(events["t"][begin:end] - header) > self.clock.reset_jump_ns
+                if far.any():
+                    plausible = np.ones(len(events), bool) if plausible is None else plausible
+                    plausible[begin:end] = ~far
+        if plausible is not None:
+            self.counts["events.implausible_time"] += len(events) - int(np.count_nonzero(plausible))
+            events = events[plausible]
         # how far the stream has got: the decoder's time after the packets (EVT3 time words
-        # count even without events), else the newest event
+        # count even without events), else the newest event; never beyond plausibility
         reached = getattr(decoder, "time_ns", None)
-        if reached is None and len(events):
-            reached = int(events["t"].max()) - (self.clock.offset_ns or 0)
         if reached is not None and self.clock.offset_ns is not None:
-            self._advance(reached + self.clock.offset_ns)
+            reached += self.clock.offset_ns
+            if self.clock.fixed_offset_ns is None and abs(reached - headers[-1]) > self.clock.reset_jump_ns:
+                reached = None
+        if reached is None and len(events):
+            reached = int(events["t"].max())
+        if reached is not None:
+            self._advance(reached)
         if len(events):
             chunks.append(events)
         return int(odd > 0 or _problem_count(decoder) != before)
 
     def _advance(self, time_ns: int) -> None:
-        if self.stream_time_ns is None or time_ns > self.stream_time_ns:
+        """The stream reached ``time_ns``: it only moves forward, except by a jump back of more than
+        a restart, which it follows (a garbage time word must not hold it in the future)."""
+        if (self.stream_time_ns is None or time_ns > self.stream_time_ns
+                or self.stream_time_ns - time_ns > self.restart_backward_ns):
             self.stream_time_ns = time_ns
 
     def _to_image_clock(self, events: np.ndarray, header_ns: int, sensor_start: int | None) -> None:
@@ -213,7 +233,14 @@ class EventDecoding:
         if not len(events):
             return
         if self.clock.fixed_offset_ns is None:
-            self.clock.update(header_ns, sensor_start if sensor_start is not None else int(events["t"][0]))
+            first = int(events["t"][0])
+            estimate = self.clock.offset_ns
+            if sensor_start is None or (estimate is not None and
+                                        abs(header_ns - sensor_start - estimate) > self.clock.reset_jump_ns):
+                # no start, or a start the clock would reject (the time before this packet was
+                # damaged): the packet's own first event is the sane reference
+                sensor_start = first
+            self.clock.update(header_ns, sensor_start)
         events["t"] += self.clock.offset_ns
 
 

@@ -47,6 +47,8 @@ REASONS = {
     "events.dropped_by_reset": "buffered events discarded by a backward time jump",
     "events.out_of_sensor": "events outside the sensor size, not rendered",
     "events.out_of_geometry": "events outside their packet's width x height, dropped by the decoder",
+    "events.implausible_time": "events whose time lies further from their packet's header stamp than the clock "
+                               "allows (damaged time words; dropped)",
     "events.duplicate_packet": "event packets repeating the previous packet's seq and stamp (skipped)",
     "events.lost_packets": "event packets missing from the seq numbering (lost before the node)",
     "events.seq_reset": "seq numbering restarting or jumping (a producer restart)",
