@@ -96,6 +96,18 @@ def test_f7_unconvertible_image_sizes_are_image_errors(encoding, width, height):
         image_to_rgb(msg)
 
 
+def test_nv12_images_convert_with_their_chroma_rows():
+    import cv2
+
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[..., 0] = 200
+    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)  # Y rows, then U and V planes
+    u, v = i420[4:5].reshape(-1)[:6], i420[5:6].reshape(-1)[:6]
+    nv12 = np.concatenate([i420[:4], np.stack([u, v], 1).reshape(2, 6)])  # Y rows, then interleaved UV
+    out = image_to_rgb(Msg(encoding="nv12", height=4, width=6, step=6, data=nv12.tobytes(), is_bigendian=0))
+    assert out.shape == (4, 6, 3) and tuple(out[0, 0]) == (200, 0, 0)
+
+
 # ------------------------------------------------------------------ F3, F4, F5: checkpoints
 @pytest.fixture(scope="module")
 def tiny_state():
@@ -180,3 +192,46 @@ def test_cdr_payload_longer_than_the_message_is_refused():
     raw[-20:-16] = (10**6).to_bytes(4, "little")  # the events length field
     with pytest.raises(CdrError, match="declares 1000000 bytes"):
         parse_event_packet(bytes(raw))
+
+
+# ------------------------------------------------------------------ F10: damaged bags
+def _event_bag(path, frames=6):
+    from fetrack_ros.evaluation.bagwriter import BagWriter
+
+    rng = np.random.default_rng(0)
+    offset = 1_700_000_000 * 10**9
+    with BagWriter(path, "sqlite3") as writer:
+        for k in range(frames * 33):
+            t = np.sort(rng.integers(k * 1000, (k + 1) * 1000, 300)) + 1_000_000
+            events = make_events(rng.integers(0, 64, 300), rng.integers(0, 48, 300), t * 1000, rng.integers(0, 2, 300))
+            writer.write_event_packet("/events", offset + (k * 1000 + 1_000_000) * 1000, encode_evt3(events),
+                                      encoding="evt3", width=64, height=48, seq=k)
+            if k % 33 == 32:
+                stamp = offset + ((k + 1) * 1000 + 1_000_000) * 1000
+                writer.write_image("/image", stamp, np.full((48, 64, 3), 100, np.uint8))
+    return path
+
+
+def test_f10_a_bag_with_flipped_payload_bytes_reports_its_problems(tmp_path, capsys):
+    import sqlite3
+
+    from fetrack_ros.evaluation.bags import BagSequence
+
+    clean = BagSequence(_event_bag(tmp_path / "clean"), event_topic="/events")
+    assert len(list(clean.frames())) == 6 and clean.input_problems == {}
+    damaged = _event_bag(tmp_path / "damaged")
+    (db,) = damaged.glob("*.db3")
+    rng = np.random.default_rng(1)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT m.id, m.data FROM messages m JOIN topics t ON m.topic_id = t.id "
+                            "WHERE t.name = '/events'").fetchall()
+        assert len(rows) == 198
+        for row_id, data in [rows[i] for i in rng.choice(len(rows), 150, replace=False)] + rows[:50]:
+            data = bytearray(data)
+            data[rng.integers(len(data) - 400, len(data))] ^= 0xFF  # one byte of the EVT3 payload
+            conn.execute("UPDATE messages SET data = ? WHERE id = ?", (bytes(data), row_id))
+    sequence = BagSequence(damaged, event_topic="/events")
+    assert len(list(sequence.frames())) == 6
+    assert sequence.input_problems, "200 flipped payload bytes went unnoticed"
+    assert set(sequence.input_problems) <= {"events.malformed_packet", "events.out_of_geometry",
+                                            "events.implausible_time", "events.buffer_resets"}

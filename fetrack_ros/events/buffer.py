@@ -36,8 +36,9 @@ class EventBuffer:
     Parameters (times in ns):
         max_span_ns: events older than ``newest_t - max_span_ns`` are dropped (and counted).
         max_events: at most this many events are kept; the oldest beyond it are dropped (counted).
-            This bounds the memory too: about 21 bytes per event, with the storage never more than
-            twice what the live events need once a burst has passed (it shrinks back).
+            This bounds the memory too: 21 bytes per stored event, at most ~2.7x max_events x 21
+            bytes at the peak of a burst; afterwards the storage shrinks back to at most 4x what
+            the live events need.
         reset_backward_ns: a packet starting more than this before the newest stored event is a
             time jump backwards (a bag restarting, a camera reset): the buffer is cleared and
             ``stats.resets`` counted, then the packet is stored. Smaller overlaps (late packets)

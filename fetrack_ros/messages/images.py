@@ -28,8 +28,12 @@ def check_image_msg(msg) -> None:
     _image_layout(msg)
 
 
+#: Planar YUV 4:2:0 encodings: ``height`` counts the image rows; the chroma plane adds half as many.
+YUV420_ENCODINGS = ("nv12", "nv21")
+
+
 def _image_layout(msg):
-    """(typestr, channels, row_bytes) of an Image message, after checking its fields."""
+    """(typestr, channels, row_bytes, rows) of an Image message, after checking its fields."""
     from rosbags.image.image import ImageError, to_cvtype
 
     encoding = str(msg.encoding)
@@ -41,13 +45,19 @@ def _image_layout(msg):
     row_bytes = width * channels * np.dtype(typestr).itemsize
     if height < 1 or width < 1:
         raise ImageConversionError(f"image is empty: height={height}, width={width}")
+    rows = height
+    if encoding in YUV420_ENCODINGS:
+        if height % 2 or width % 2:
+            raise ImageConversionError(f"image encoding {encoding!r} needs an even width and height, got "
+                                       f"{width}x{height}")
+        rows = height * 3 // 2
     if step < row_bytes:
         raise ImageConversionError(f"image step {step} is smaller than a row of {width} px x {channels} "
                                    f"channel(s) of {np.dtype(typestr)} ({row_bytes} bytes), encoding {encoding!r}")
-    if len(msg.data) < step * (height - 1) + row_bytes:
-        raise ImageConversionError(f"image data has {len(msg.data)} bytes, expected {step * height} "
-                                   f"(height {height} x step {step}), encoding {encoding!r}")
-    return typestr, channels, row_bytes
+    if len(msg.data) < step * (rows - 1) + row_bytes:
+        raise ImageConversionError(f"image data has {len(msg.data)} bytes, expected {step * rows} "
+                                   f"({rows} rows x step {step}), encoding {encoding!r}")
+    return typestr, channels, row_bytes, rows
 
 
 def image_to_rgb(msg) -> np.ndarray:
@@ -61,15 +71,15 @@ def image_to_rgb(msg) -> np.ndarray:
         return _compressed_to_rgb(msg)
     from rosbags.image.image import ImageError, convert_color
 
-    typestr, channels, row_bytes = _image_layout(msg)
+    typestr, channels, row_bytes, rows = _image_layout(msg)
     encoding, height, width, step = str(msg.encoding), int(msg.height), int(msg.width), int(msg.step)
     dtype = np.dtype(typestr)
     data = np.frombuffer(msg.data, np.uint8)
-    rows = np.lib.stride_tricks.as_strided(data, (height, row_bytes), (step, 1))
-    pixels = np.ascontiguousarray(rows).view(dtype)
+    strided = np.lib.stride_tricks.as_strided(data, (rows, row_bytes), (step, 1))
+    pixels = np.ascontiguousarray(strided).view(dtype)
     if dtype.itemsize > 1 and bool(msg.is_bigendian) != (sys.byteorder == "big"):
         pixels = pixels.byteswap()
-    pixels = pixels.reshape((height, width) if channels == 1 else (height, width, channels))
+    pixels = pixels.reshape((rows, width) if channels == 1 else (rows, width, channels))
     try:
         rgb = convert_color(pixels, encoding, "rgb8")
     except ImageError as exc:
@@ -78,7 +88,11 @@ def image_to_rgb(msg) -> np.ndarray:
         first_line = (str(exc).strip().splitlines() or [""])[-1]
         raise ImageConversionError(f"cannot convert a {width}x{height} image of encoding {encoding!r} to rgb8 "
                                    f"({type(exc).__name__}: {first_line})") from None
-    return _as_rgb8(rgb, encoding)
+    rgb = _as_rgb8(rgb, encoding)
+    if rgb.shape[:2] != (height, width):
+        raise ImageConversionError(f"image encoding {encoding!r} converted to {rgb.shape[1]}x{rgb.shape[0]}, not the "
+                                   f"declared {width}x{height}")
+    return rgb
 
 
 def _compressed_to_rgb(msg) -> np.ndarray:
