@@ -2,6 +2,7 @@
 #   make demo    run the main job on the packaged defaults
 #   make test    run the test suite
 #   make bench   run the benchmarks, report in reports/bench.{md,json}
+#   make fuzz    50,000 hostile inputs through the node's input path, report in reports/fuzz.{md,json}
 #   make setup   only create .venv (pinned packages) and build the interfaces with colcon
 # Everything is written inside the checkout (.venv/, build/, log/, .stamps/, reports/).
 
@@ -22,9 +23,9 @@ INTERFACE_SOURCES := CMakeLists.txt package.xml $(wildcard msg/*.msg srv/*.srv c
 REAL_EVENT_MSGS := $(shell $(PY) -c "import os, event_camera_msgs as m; \
     print('yes' if not os.path.realpath(m.__file__).startswith(os.path.realpath('$(VENV)')) else '')" 2>/dev/null)
 
-.PHONY: setup test demo bench build clean help
+.PHONY: setup test demo bench fuzz build clean help
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# //'
+	@sed -n '2,8p' Makefile | sed 's/^# //'
 
 setup: $(STAMPS)/interfaces $(ENV)
 
@@ -72,6 +73,9 @@ test: setup
 
 bench: setup
 	$(IN_ENV) python -m bench.run
+
+fuzz: setup
+	$(IN_ENV) python -m bench.fuzz --cases 50000
 
 demo: setup
 	$(IN_ENV) fetrack demo

@@ -87,7 +87,7 @@ class EventBuffer:
             return np.zeros(0, EVENT_DTYPE)
         times = self._t[self._start:self._end]
         i0, i1 = np.searchsorted(times, [t0, t1], side="left")
-        return self._events[self._start + i0:self._start + i1].copy()
+        return _raw(self._events[self._start + i0:self._start + i1]).copy().view(EVENT_DTYPE)
 
     def count(self, t0: int, t1: int) -> int:
         """Number of stored events with ``t0 <= t < t1``, in O(log n)."""
@@ -145,7 +145,7 @@ class EventBuffer:
     def _write(self, events: np.ndarray, times: np.ndarray) -> None:
         k = len(events)
         self._make_room(k)
-        self._events[self._end:self._end + k] = _convert(events)
+        _raw(self._events[self._end:self._end + k])[:] = _raw(np.ascontiguousarray(_convert(events)))
         self._t[self._end:self._end + k] = times
         self._end += k
 
@@ -189,7 +189,7 @@ class EventBuffer:
         else:
             events, times = self._events, self._t
         # overlapping copies within one array are safe in numpy (it buffers as needed)
-        events[:live] = self._events[self._start:self._end]
+        _raw(events[:live])[:] = _raw(self._events[self._start:self._end])
         times[:live] = self._t[self._start:self._end]
         self._events, self._t = events, times
         self._start, self._end = 0, live
@@ -223,6 +223,12 @@ class EventBuffer:
     def _count_unused(self, sorted_times: np.ndarray) -> None:
         used = 0 if self.used_until_ns is None else int(np.searchsorted(sorted_times, self.used_until_ns))
         self.stats.evicted_unused += len(sorted_times) - used
+
+
+def _raw(events: np.ndarray) -> np.ndarray:
+    """The records of a contiguous EVENT_DTYPE array as opaque bytes: numpy copies those ~20x
+    faster than field by field, which matters at 10 M events/s."""
+    return events.view(np.dtype((np.void, EVENT_DTYPE.itemsize)))
 
 
 def _convert(events: np.ndarray) -> np.ndarray:
