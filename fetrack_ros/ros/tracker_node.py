@@ -63,8 +63,6 @@ READY_LINE = "tracker_node active"
 #: Most event messages taken from the subscription's queue per wake-up; more left queued is a
 #: backlog (images then wait longer for their events, see fetrack_ros.sync).
 INTAKE_BUDGET = 2000
-#: Python's thread switch interval in the node process (default 5 ms); see main().
-GIL_SWITCH_INTERVAL_S = 0.0005
 _STATUS = {"tracking": Track.STATUS_TRACKING, "low_confidence": Track.STATUS_LOW_CONFIDENCE,
            "lost": Track.STATUS_LOST}
 
@@ -542,10 +540,6 @@ def _detection_array(types, track):
 
 def main(args: list[str] | None = None) -> int:
     """Run the node until Ctrl-C; returns the process exit code (1: it could not start)."""
-    # The worker thread runs inference in Python and holds the GIL for the whole switch interval
-    # (5 ms) whenever the executor thread lets go of it, which the executor does on every wait and
-    # take: at 1 kHz event packets that convoy starves the intake. A short interval bounds each wait.
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     rclpy.init(args=sys.argv if args is None else args)
     node = None
     try:
