@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
 
-from ros_node_harness import BASE_PARAMS, FIXTURE_WEIGHTS, REPO, Client, NodeProcess, load_sequence  # noqa: E402
+from ros_node_harness import BASE_PARAMS, REPO, Client, NodeProcess, load_sequence  # noqa: E402
 
 
 def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
@@ -19,9 +19,15 @@ def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProc
 def test_failed_start_gives_one_line_and_nonzero_exit(case, tmp_path):
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint at all")
+    depth1 = tmp_path / "depth1.pt"
+    if case == "wrong_depth":  # any real checkpoint of another depth: a small one built here
+        import torch
+
+        from fetrack_ros.model import build_model
+        torch.save(build_model("vim_t", depth=1).state_dict(), depth1)
     args = {"missing": ["-p", "checkpoint:=/nonexistent/weights.pt"],
             "garbage": ["-p", f"checkpoint:={garbage}"],
-            "wrong_depth": ["-p", f"checkpoint:={FIXTURE_WEIGHTS}", "-p", "model_depth:=3"],
+            "wrong_depth": ["-p", f"checkpoint:={depth1}", "-p", "model_depth:=3"],
             "bad_value": ["-p", "event_input:=carrier_pigeon"],
             "bad_type": ["-p", "template_update_threshold:=high"]}[case]
     result = run_node(*args)
@@ -58,8 +64,6 @@ def test_no_checkpoint_and_no_packaged_model_is_a_clear_startup_error(monkeypatc
 
 @pytest.fixture(scope="module")
 def unconfigured_node():
-    if not FIXTURE_WEIGHTS.is_file():
-        pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
     # the packaged params file, then the test's overrides
     # event input and clock from the file: EventPackets, clock offset estimated from header stamps
     # images as sensor_msgs/CompressedImage (png) on image/compressed
