@@ -26,6 +26,22 @@ def _copy_sources(dest: Path) -> Path:
     return dest
 
 
+def test_package_xml_declares_what_the_default_configuration_runs():
+    """rosdep installs exec_depends: the default event input's messages and the launch packages."""
+    import xml.etree.ElementTree as ET
+
+    from fetrack_ros.ros.event_input import MESSAGE_TYPES
+    from fetrack_ros.ros.parameters import SPEC_BY_NAME
+
+    root = ET.parse(REPO_ROOT / "package.xml").getroot()
+    run = {e.text for e in root if e.tag in ("exec_depend", "depend")}
+    assert MESSAGE_TYPES[SPEC_BY_NAME["event_input"].default][0] in run
+    for launch_file in (REPO_ROOT / "launch").glob("*.launch.py"):
+        imported = {line.split()[1].split(".")[0] for line in launch_file.read_text().splitlines()
+                    if line.startswith("from ")}
+        assert imported - {"launch", "launch_ros"} == set() and {"launch", "launch_ros"} <= run, launch_file.name
+
+
 def test_pip_wheel_has_core_and_command(tmp_path):
     src = _copy_sources(tmp_path / "src")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
