@@ -24,10 +24,6 @@ MODEL = ["--checkpoint", str(FIXTURE_WEIGHTS), "--depth", "2", "--no-progress", 
 LIVE = ["--live", "--startup-timeout", "120", "--frame-timeout", "60"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def weights():
-
-
 def _eval(argv):
     parser = argparse.ArgumentParser()
     eval_cli.add_arguments(parser)
