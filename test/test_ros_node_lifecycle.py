@@ -233,15 +233,18 @@ def test_lifecycle_shutdown_ends_the_process_with_code_0(integer_node, integer_c
     assert "Traceback" not in integer_node.output
 
 
-def test_startup_errors_are_logged_to_rosout():
+@pytest.mark.parametrize("args, reason", [
+    (("-p", "checkpoint:=/nonexistent/weights.pt"), "does not exist"),      # configure fails
+    (("-p", "template_update_threshold:=high"), "template_update_threshold"),  # declaring fails
+])
+def test_startup_errors_are_logged_to_rosout(args, reason):
     client = Client(name="rosout_client", wait_connected=False)
     try:
         logs = rosout_messages(client)
-        client.spin_until(lambda: client.node.count_publishers("/rosout") > 0, 10, "/rosout publishers")
-        result = run_node("-p", "checkpoint:=/nonexistent/weights.pt")
+        result = run_node(*args)
         assert result.returncode == 1
         client.spin_until(lambda: any("cannot start" in m.msg for m in logs), 10, "the start-up error on /rosout")
         error = next(m for m in logs if "cannot start" in m.msg)
-        assert error.name == "tracker_node" and "does not exist" in error.msg
+        assert error.name == "tracker_node" and reason in error.msg
     finally:
         client.close()

@@ -104,6 +104,7 @@ class TrackerNode(LifecycleNode):
             except Exception as exc:  # a wrongly typed override from the command line or params file
                 reason = f"parameter '{spec.name}': {' '.join(str(exc).split())}"
                 self.get_logger().error(f"cannot start: {reason}")  # to /rosout while the node exists
+                _flush_rosout(self, discover=True)
                 raise StartupError(reason) from None
         if hasattr(self, "add_pre_set_parameters_callback"):  # rclpy >= Iron; Humble keeps refusing
             self.add_pre_set_parameters_callback(P.as_declared_types)
@@ -587,7 +588,7 @@ def main(args: list[str] | None = None) -> int:
         if node.get_parameter("autostart").value:
             node.trigger_configure()
             if node.configure_error is not None:
-                _spin_for(node, ROSOUT_LINGER_S)  # on_configure logged the one-line reason
+                _flush_rosout(node, discover=True)  # on_configure logged the one-line reason
                 return 1
             node.trigger_activate()
             logger.info(f"{READY_LINE}: {node.diag.info.get('model', '')}; event input "
@@ -600,7 +601,7 @@ def main(args: list[str] | None = None) -> int:
             executor.spin_once(timeout_sec=0.2)
         if getattr(node, "finalized", False):  # `ros2 lifecycle set <node> shutdown`
             logger.info(f"{NODE_NAME} finalized: exiting")
-            _spin_for(node, ROSOUT_LINGER_S, executor)  # the transition's reply and the log line go out
+            _flush_rosout(node, executor=executor)  # the transition's reply and the log line go out
     except StartupError:
         return 1  # a parameter the node could not declare: logged by the node as it failed
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -617,16 +618,24 @@ def main(args: list[str] | None = None) -> int:
 
 
 #: How long the process keeps serving after a failed start or the shutdown transition, so that
-#: service replies and /rosout messages already queued reach their subscribers before it exits.
+#: service replies and /rosout messages already queued reach their subscribers before it exits;
+#: after a failed start it first waits up to ROSOUT_DISCOVERY_S for a /rosout subscriber (e.g.
+#: rqt_console) to be discovered: a process that fails at once would otherwise end unheard.
 ROSOUT_LINGER_S = 0.5
+ROSOUT_DISCOVERY_S = 3.0
 
 
-def _spin_for(node, seconds: float, executor=None) -> None:
+def _flush_rosout(node, discover: bool = False, executor=None) -> None:
     if executor is None:
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-    deadline = time.monotonic() + seconds
-    while executor.context.ok() and time.monotonic() < deadline:
+    start = time.monotonic()
+    if discover:
+        while (executor.context.ok() and node.count_subscribers("/rosout") == 0
+               and time.monotonic() < start + ROSOUT_DISCOVERY_S):
+            executor.spin_once(timeout_sec=0.05)
+        start = time.monotonic()
+    while executor.context.ok() and time.monotonic() < start + ROSOUT_LINGER_S:
         executor.spin_once(timeout_sec=0.05)
 
 
