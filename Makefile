@@ -19,9 +19,14 @@ INTERFACE_SOURCES := CMakeLists.txt package.xml $(wildcard msg/*.msg srv/*.srv c
                      $(wildcard launch/* config/* resource/*) \
                      $(wildcard test/interfaces/event_camera_msgs/*.* test/interfaces/event_camera_msgs/msg/*)
 
-# Non-empty when a real event_camera_msgs (e.g. from /opt/ros) is importable: then our copy is not built.
-REAL_EVENT_MSGS := $(shell $(PY) -c "import os, event_camera_msgs as m; \
-    print('yes' if not os.path.realpath(m.__file__).startswith(os.path.realpath('$(VENV)')) else '')" 2>/dev/null)
+# `real` when a real event_camera_msgs (e.g. from a sourced /opt/ros) is importable, else `copy`:
+# then the test/demo copy in test/interfaces is built into the venv. The choice depends on the
+# calling shell, so it is recorded in a stamp: a changed choice rebuilds the interfaces, and a copy
+# built before is uninstalled once a real package takes over (it would shadow it otherwise).
+EVENT_MSGS := $(if $(shell $(PY) -c "import os, event_camera_msgs as m; \
+    print('yes' if not os.path.realpath(m.__file__).startswith(os.path.realpath('$(VENV)')) else '')" \
+    2>/dev/null),real,copy)
+EVENT_MSGS_COPY_BUILD := build/event_camera_msgs
 
 .PHONY: setup test demo bench fuzz build clean help
 help:
@@ -41,12 +46,22 @@ $(STAMPS)/packages: $(STAMPS)/venv $(wildcard requirements/*.txt)
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
 	@touch $@
 
+$(STAMPS)/event-msgs-$(EVENT_MSGS):
+	@mkdir -p $(STAMPS)
+	@rm -f $(STAMPS)/event-msgs-*
+	@touch $@
+
 # Our messages, plus the test/demo copy of event_camera_msgs when the real one is absent.
 # Installed into the venv itself (merge install): the venv is inside the source tree, and
 # CMake only accepts exported include paths from there when they lie in the install prefix.
-$(STAMPS)/interfaces: $(STAMPS)/packages $(INTERFACE_SOURCES)
+$(STAMPS)/interfaces: $(STAMPS)/packages $(STAMPS)/event-msgs-$(EVENT_MSGS) $(INTERFACE_SOURCES)
+	@if [ $(EVENT_MSGS) = real ] && [ -f $(EVENT_MSGS_COPY_BUILD)/install_manifest.txt ]; then \
+	    echo "a real event_camera_msgs is installed: removing the copy built into $(VENV) before"; \
+	    tr '\n' '\0' < $(EVENT_MSGS_COPY_BUILD)/install_manifest.txt | xargs -0 rm -f; \
+	    rm -rf $(VENV)/share/event_camera_msgs $(VENV)/share/colcon-core/packages/event_camera_msgs \
+	        $(EVENT_MSGS_COPY_BUILD); fi
 	. $(VENV)/bin/activate && CMAKE_PREFIX_PATH=$(CURDIR)/$(VENV) AMENT_PREFIX_PATH=$(CURDIR)/$(VENV) \
-	    colcon --log-base log build --base-paths . $(if $(REAL_EVENT_MSGS),,test/interfaces/event_camera_msgs) \
+	    colcon --log-base log build --base-paths . $(if $(filter copy,$(EVENT_MSGS)),test/interfaces/event_camera_msgs) \
 	    --build-base build --install-base $(VENV) --merge-install \
 	    --event-handlers console_cohesion- status- --cmake-args -DBUILD_TESTING=OFF
 	@touch $@
@@ -58,7 +73,7 @@ $(ENV): Makefile
 	  'FETRACK_ROOT="$$(cd "$$(dirname "$${BASH_SOURCE:-$$0}")/.." 2>/dev/null && pwd)"' \
 	  '[ -f "$$FETRACK_ROOT/Makefile" ] || FETRACK_ROOT="$(CURDIR)"' \
 	  '. "$$FETRACK_ROOT/$(VENV)/bin/activate"' \
-	  'AMENT_PREFIX_PATH="$$FETRACK_ROOT/$(VENV)"; export AMENT_PREFIX_PATH' \
+	  'AMENT_PREFIX_PATH="$$FETRACK_ROOT/$(VENV)$${AMENT_PREFIX_PATH:+:$$AMENT_PREFIX_PATH}"; export AMENT_PREFIX_PATH' \
 	  'PYTHONPATH="$$FETRACK_ROOT$${PYTHONPATH:+:$$PYTHONPATH}"; export PYTHONPATH' \
 	  'RMW_IMPLEMENTATION=rmw_fastrtps_cpp; export RMW_IMPLEMENTATION' \
 	  'ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST; export ROS_AUTOMATIC_DISCOVERY_RANGE' \

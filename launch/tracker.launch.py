@@ -5,14 +5,20 @@
 
 Arguments: params_file (default: the package's config/tracker.yaml), checkpoint (overrides the
 file's when given), namespace, image_topic, events_topic, event_frames_topic, use_sim_time,
-reliable_inputs, rviz.
+reliable_inputs, rviz. Works with the launch packages of Humble and later.
+
+rviz:=true without rviz2 installed logs a warning and runs the tracker alone. Under a namespace,
+RViz gets a copy of config/fetrack.rviz whose topics are moved into that namespace.
 """
+import os
+import sys
+import tempfile
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
-from launch_ros.substitutions import FindPackageShare
+from launch_ros.substitutions import FindPackagePrefix, FindPackageShare
 
 PACKAGE = "fetrack_ros"
 #: Node parameters set to "reliable" by reliable_inputs:=true.
@@ -29,15 +35,26 @@ ARGUMENTS = {
     "use_sim_time": ("false", "Use /clock (bag replay)"),
     "reliable_inputs": ("false", "Subscribe reliably (lossless bag replay); false = the params file's QoS "
                                  "(best effort: connects to every driver)"),
-    "rviz": ("false", "Start RViz with config/fetrack.rviz"),
+    "rviz": ("false", "Start RViz with config/fetrack.rviz (skipped with a warning when rviz2 is absent)"),
 }
+
+
+def _flag(text: str) -> bool:
+    return text.lower() in ("true", "1", "yes")
+
+
+def namespaced_rviz_config(text: str, namespace: str) -> str:
+    """The RViz layout with its ``/tracker_node/...`` topics moved into ``namespace``."""
+    namespace = "/".join(part for part in namespace.split("/") if part)
+    if not namespace:
+        return text
+    return text.replace("Value: /tracker_node/", f"Value: /{namespace}/tracker_node/")
 
 
 def _tracker_node(context):
     value = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
-    flag = lambda name: value(name).lower() in ("true", "1", "yes")  # noqa: E731
-    overrides = {"use_sim_time": flag("use_sim_time")}
-    if flag("reliable_inputs"):
+    overrides = {"use_sim_time": _flag(value("use_sim_time"))}
+    if _flag(value("reliable_inputs")):
         overrides.update({name: "reliable" for name in RELIABLE_INPUT_PARAMETERS})
     if value("checkpoint"):
         overrides["checkpoint"] = value("checkpoint")
@@ -46,15 +63,31 @@ def _tracker_node(context):
         parameters=[value("params_file"), overrides],
         remappings=[("image", value("image_topic")), ("image/compressed", value("image_topic") + "/compressed"),
                     ("events", value("events_topic")), ("event_frames", value("event_frames_topic"))],
-        output="screen", emulate_tty=True)]
+        # colours only on a terminal: redirected output (files, CI logs) gets no escape codes
+        output="screen", emulate_tty=sys.stdout.isatty())]
+
+
+def _rviz(context):
+    value = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
+    if not _flag(value("rviz")):
+        return []
+    try:
+        FindPackagePrefix("rviz2").perform(context)
+    except Exception:  # PackageNotFoundError: not installed (e.g. a headless robot)
+        return [LogInfo(msg="WARNING: rviz:=true but rviz2 is not installed; running the tracker without RViz")]
+    config = PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "fetrack.rviz"]).perform(context)
+    if value("namespace").strip("/"):
+        with open(config) as source:
+            text = namespaced_rviz_config(source.read(), value("namespace"))
+        handle, config = tempfile.mkstemp(prefix="fetrack_", suffix=".rviz")
+        with os.fdopen(handle, "w") as copy:
+            copy.write(text)
+    return [Node(package="rviz2", executable="rviz2", name="fetrack_rviz", namespace=value("namespace"),
+                 arguments=["-d", config], parameters=[{"use_sim_time": _flag(value("use_sim_time"))}])]
 
 
 def generate_launch_description():
-    rviz = Node(package="rviz2", executable="rviz2", name="fetrack_rviz",
-                arguments=["-d", PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "fetrack.rviz"])],
-                parameters=[{"use_sim_time": LaunchConfiguration("use_sim_time")}],
-                condition=IfCondition(LaunchConfiguration("rviz")))
     return LaunchDescription(
         [DeclareLaunchArgument(name, default_value=default, description=description)
          for name, (default, description) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=_tracker_node), rviz])
+        + [OpaqueFunction(function=_tracker_node), OpaqueFunction(function=_rviz)])

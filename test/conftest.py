@@ -1,34 +1,43 @@
 """Shared pytest fixtures.
 
-Numerical fixtures generated from public reference code live in ``../shared/fixtures``
-beside the checkout (read-only, never copied into the repository). Tests that need them
-are skipped with a clear reason when that folder is absent.
+Numerical fixtures generated from public reference code (``test/fixtures/README.md``) are
+resolved file by file by :func:`fixture_paths.find_fixture`: the repository's copy, else
+``../shared/fixtures``. A test that needs a file found in neither place (one of the large ones
+kept out of the repository) is skipped, naming the file and where it was looked for.
 """
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+from fixture_paths import SHARED_FIXTURES, VENDORED_FIXTURES, find_fixture
 
 
-def _fixture_dir(name: str) -> Path:
-    path = SHARED_FIXTURES / name
-    if not path.is_dir():
-        pytest.skip(f"shared fixtures not found at {path} (only present on the team's machines)")
-    return path
+class FixtureFolder:
+    """A fixture folder whose files are resolved one by one: ``folder / "file"`` is the first
+    existing copy, or skips the calling test naming what is missing."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def __truediv__(self, name: str) -> Path:
+        path = find_fixture(self.folder, name)
+        if path is None:
+            pytest.skip(f"fixture {self.folder}/{name} not found in {VENDORED_FIXTURES / self.folder} or "
+                        f"{SHARED_FIXTURES / self.folder} (a large file kept out of the repository; "
+                        "see test/fixtures/README.md)")
+        return path
 
 
 @pytest.fixture(scope="session")
-def official_fixtures() -> Path:
-    """Folder of fixtures generated from the public Mamba-FETrack V2 reference."""
-    return _fixture_dir("official")
+def official_fixtures() -> FixtureFolder:
+    """Fixtures generated from the public Mamba-FETrack V2 reference."""
+    return FixtureFolder("official")
 
 
 @pytest.fixture(scope="session")
-def evt3_fixtures() -> Path:
-    """Folder of EVT3/mono streams decoded by the real event_camera_py."""
-    return _fixture_dir("evt3")
+def evt3_fixtures() -> FixtureFolder:
+    """EVT3/mono streams decoded by the real event_camera_py / event_camera_codecs."""
+    return FixtureFolder("evt3")
 
 
 def pytest_configure(config):

@@ -10,16 +10,40 @@ Every wait is bounded and fails naming what did not arrive.
 """
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from fixture_paths import find_fixture
 from ros_support import spin_until, start_process, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURE_WEIGHTS = REPO.parent / "shared" / "fixtures" / "official" / "femamba_depth2.pt"
-FIXTURE_SEQUENCE = REPO.parent / "shared" / "fixtures" / "official" / "tracker_sequence.npz"
+STANDIN_WEIGHTS = REPO / ".pytest_cache" / "fetrack_ros" / "vim_s_depth2_seed0.pt"
+
+
+def standin_weights() -> Path:
+    """A depth-2 vim_s checkpoint with seeded random weights (official key names), written once
+    under .pytest_cache: what node tests run when the reference fixture weights are not beside
+    the checkout. Those tests compare the node with the Tracker on the same weights, so any
+    weights do; the values of the reference ones are checked by the model and tracker tests."""
+    if not STANDIN_WEIGHTS.is_file():
+        import torch
+
+        from fetrack_ros.model import build_model
+
+        torch.manual_seed(0)
+        state = build_model("vim_s", depth=2).state_dict()
+        STANDIN_WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
+        scratch = STANDIN_WEIGHTS.with_suffix(f".{os.getpid()}.tmp")
+        torch.save({"state_dict": state}, scratch)
+        scratch.replace(STANDIN_WEIGHTS)  # atomic: parallel sessions never read half a file
+    return STANDIN_WEIGHTS
+
+
+FIXTURE_WEIGHTS = find_fixture("official", "femamba_depth2.pt") or standin_weights()
+FIXTURE_SEQUENCE = find_fixture("official", "tracker_sequence.npz")
 INIT_BOX = [93.0, 126.0, 54.0, 42.0]
 FRAME_NS = 33_000_000
 NODE = "/tracker_node"

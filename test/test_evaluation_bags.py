@@ -1,6 +1,7 @@
 """rosbag2 sources and writer: real bags written with rosbags (sqlite3 and mcap) and read back."""
 import numpy as np
 import pytest
+import yaml
 
 from fetrack_ros.evaluation import bags, synthetic
 from fetrack_ros.evaluation.bagwriter import BagWriter
@@ -104,6 +105,32 @@ def test_truncated_mcap_is_reported(tmp_path):
     data_file.write_bytes(data[: len(data) // 2])
     with pytest.raises(SourceError, match=r"(cannot open bag|corrupt or unreadable)"):
         list(bags.BagSequence(tmp_path / "b").frames())
+
+
+@pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
+def test_empty_storage_identifier_is_inferred_from_the_file_extension(tmp_path, storage):
+    """Some recorders (e.g. event_camera_py's test data) leave ``storage_identifier: ""``;
+    ros2 bag then goes by the file extension, and so do we."""
+    rgb, event, gt, stamps = _write_bag(tmp_path / "b", storage)
+    metadata = tmp_path / "b" / "metadata.yaml"
+    text = metadata.read_text()
+    assert f"storage_identifier: {storage}" in text
+    metadata.write_text(text.replace(f"storage_identifier: {storage}", 'storage_identifier: ""'))
+    seq = bags.BagSequence(tmp_path / "b", gt_topic=GT)
+    frames = list(seq.frames())
+    assert [f.stamp_ns for f in frames] == stamps.tolist()
+    for f, r, e, g in zip(frames, rgb, event, gt):
+        np.testing.assert_array_equal(f.rgb, r)
+        np.testing.assert_array_equal(f.event_frame, e)
+        np.testing.assert_array_equal(f.gt_xywh, g)
+    # several storage files and no identifier: no guess, a clear message
+    data_file = next(p for p in (tmp_path / "b").iterdir() if p.suffix in (".db3", ".mcap"))
+    info = yaml.safe_load(metadata.read_text())
+    info["rosbag2_bagfile_information"]["relative_file_paths"].append(f"other{data_file.suffix}")
+    metadata.write_text(yaml.safe_dump(info))
+    (tmp_path / "b" / f"other{data_file.suffix}").write_bytes(data_file.read_bytes())
+    with pytest.raises(SourceError, match="names no storage_identifier"):
+        bags.BagSequence(tmp_path / "b")
 
 
 def test_missing_bag(tmp_path):

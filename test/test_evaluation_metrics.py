@@ -87,6 +87,20 @@ def test_precision_threshold_inclusive():
     assert res["precision_curve"][20] == 1.0 and res["precision_curve"][19] == 0.5
 
 
+def test_normalized_error_divides_centers_before_subtracting():
+    """Boundary case: 14 px off in y on a 70 px tall box. Scaling the centers first (the
+    reference: 125.5 / 70 - 111.5 / 70) gives 0.20000000000000018, which is not <= 0.2;
+    subtracting first (14 / 70) would give exactly 0.2 and count the frame."""
+    gt = [[0, 77, 10, 70], [0, 77, 10, 70]]
+    res = metrics.evaluate_sequence([[0, 77, 10, 70], [0, 91, 10, 70]], gt)
+    assert res["normalized_center_error"][1] == 0.20000000000000018
+    assert res["norm_precision_curve"][metrics.NORM_PRECISION_THRESHOLD_INDEX] == 0.5
+    assert res["norm_precision_curve"][21] == 1.0
+    # the other direction: 4 px off in x on a 20 px wide box is 0.20000000000000007 the reference's way
+    res = metrics.evaluate_sequence([[0, 0, 20, 20], [4, 0, 20, 20]], [[0, 0, 20, 20]] * 2)
+    assert res["normalized_center_error"][1] == 0.20000000000000007
+
+
 def test_invalid_gt_counts_against_success_but_for_norm_precision():
     gt = [[0, 0, 10, 10], [0, 0, 0, 10], [0, 0, 10, -1]]
     res = metrics.evaluate_sequence([[0, 0, 10, 10]] * 3, gt)

@@ -33,7 +33,7 @@ def test_mono_round_trip_bit_layout():
                          np.sort(rng.integers(10**15, 10**15 + 2**32, n)), rng.integers(0, 2, n))
     data, time_base = encode_mono(events)
     assert time_base == events["t"][0] and len(data) == 8 * n
-    word = int.from_bytes(data[8:16], "little")  # DESIGN.md §6 layout, checked by hand once
+    word = int.from_bytes(data[8:16], "little")  # docs/design.md §6 layout, checked by hand once
     e = events[1]
     assert word == (int(e["p"]) << 63 | int(e["y"]) << 48 | int(e["x"]) << 32 | int(e["t"]) - time_base)
     np.testing.assert_array_equal(MonoDecoder().decode(data, time_base), events)

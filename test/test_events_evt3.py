@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fetrack_ros.events import (EVENT_DTYPE, TRIGGER_DTYPE, EventDecodeError, EventPacketDecoder,
-                                Evt3Decoder, encode_evt3, make_events)
+                                Evt3Decoder, encode_evt3, make_events, packetize)
 
 WRAP_US = 1 << 24
 
@@ -256,6 +256,26 @@ def test_encoder_round_trip_with_huge_gaps_and_random_splits():
         np.testing.assert_array_equal(got, events)
         np.testing.assert_array_equal(trig, triggers)
     assert decoder.stats.rollovers > 10
+
+
+def test_packetize_keeps_rollovers_between_packets_far_apart():
+    """Packets 16.78 s apart: the second packet's 24-bit time is just past the first one's, so
+    without TIME_HIGH steps for the wrap in between a decoder reads 1 005 000 us, not 17 782 216."""
+    t_us = np.array([1_000_000, 17_782_216, 17_782_300, 17_782_300 + 3 * WRAP_US + 5, 80 * WRAP_US])
+    events = make_events(np.arange(5), np.zeros(5), t_us * 1000, np.ones(5))
+    packets = packetize(events)
+    assert len(packets) == 4 and [stamp for stamp, _ in packets] == [1_000_000_000, 17_782_216_000,
+                                                                    (17_782_300 + 3 * WRAP_US + 5) * 1000,
+                                                                    80 * WRAP_US * 1000]
+    got, _, _ = decode_all(Evt3Decoder(1280, 720), [payload for _, payload in packets])
+    np.testing.assert_array_equal(got, events)
+    # split over two calls, as converters do batch by batch
+    first = packetize(events[:2])
+    rest = packetize(events[2:], previous_t=int(events["t"][1]))
+    got, _, _ = decode_all(Evt3Decoder(1280, 720), [payload for _, payload in first + rest])
+    np.testing.assert_array_equal(got, events)
+    with pytest.raises(ValueError, match="previous_t"):
+        encode_evt3(events[2:], previous_t=int(events["t"][3]))
 
 
 def test_time_low_wrap_dialect_round_trip_in_random_packets():

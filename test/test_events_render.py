@@ -6,7 +6,7 @@ from fetrack_ros.events import EVENT_DTYPE, RenderStats, make_events, render_ahu
 
 
 def reference_ahu(events, height, width):
-    """Per-event reference: white, all ON red, then all OFF blue (DESIGN.md §3)."""
+    """Per-event reference: white, all ON red, then all OFF blue (docs/design.md §3)."""
     img = np.full((height, width, 3), 255, dtype=np.uint8)
     for e in events:
         if e["p"] == 1 and e["x"] < width and e["y"] < height:

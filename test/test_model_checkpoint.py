@@ -206,10 +206,18 @@ def test_wrong_architecture_names_differences_and_fitting_config(tmp_path, tiny)
     assert 'fits build_model("vim_t", depth=1)' in message
 
 
-def test_infer_config_on_official_keys(official_fixtures):
-    state = torch.load(official_fixtures / "femamba_depth2.pt", weights_only=True)["state_dict"]
+def test_infer_config_on_official_keys(official_fixtures, tmp_path):
+    """The reference model's own key list and shapes (vim_s_keys.json), cut to its first two layers."""
+    import json
+    import re
+
+    spec = json.loads((official_fixtures / "vim_s_keys.json").read_text())["keys"]
+    layer = lambda key: re.match(r"backbone\.layers\.(\d+)\.", key)  # noqa: E731
+    state = {k["key"]: torch.zeros(k["shape"], dtype=getattr(torch, k["dtype"])) for k in spec
+             if not layer(k["key"]) or int(layer(k["key"]).group(1)) < 2}
     assert infer_config(state) == build_model("vim_s", depth=2).config
-    model = load_model(official_fixtures / "femamba_depth2.pt")
+    torch.save({"net": state}, tmp_path / "official_depth2.pth.tar")  # the official checkpoint layout
+    model = load_model(tmp_path / "official_depth2.pth.tar")
     assert model.config.depth == 2 and model.config.embed_dim == 384
 
 

@@ -1,4 +1,4 @@
-"""FEMamba against the numerical fixtures of the public reference (../shared/fixtures/official)."""
+"""FEMamba against the numerical fixtures of the public reference (test/fixtures/official; the network file is ../shared only)."""
 import json
 
 import pytest

@@ -26,6 +26,22 @@ def _copy_sources(dest: Path) -> Path:
     return dest
 
 
+def test_package_xml_declares_what_the_default_configuration_runs():
+    """rosdep installs exec_depends: the default event input's messages and the launch packages."""
+    import xml.etree.ElementTree as ET
+
+    from fetrack_ros.ros.event_input import MESSAGE_TYPES
+    from fetrack_ros.ros.parameters import SPEC_BY_NAME
+
+    root = ET.parse(REPO_ROOT / "package.xml").getroot()
+    run = {e.text for e in root if e.tag in ("exec_depend", "depend")}
+    assert MESSAGE_TYPES[SPEC_BY_NAME["event_input"].default][0] in run
+    for launch_file in (REPO_ROOT / "launch").glob("*.launch.py"):
+        imported = {line.split()[1].split(".")[0] for line in launch_file.read_text().splitlines()
+                    if line.startswith("from ")}
+        assert imported - {"launch", "launch_ros"} == set() and {"launch", "launch_ros"} <= run, launch_file.name
+
+
 def test_pip_wheel_has_core_and_command(tmp_path):
     src = _copy_sources(tmp_path / "src")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
@@ -65,3 +81,64 @@ def test_colcon_build_in_a_workspace(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().startswith(str(site))
+
+
+def _make_sandbox(tmp_path: Path) -> tuple[Path, dict]:
+    """The Makefile in a folder whose setup is done but for the interfaces: a .venv with this
+    interpreter, and a `colcon` on PATH that records its arguments and installs nothing."""
+    root = tmp_path / "checkout"
+    for rel in ["Makefile", *[f for f in _tracked_files() if f.startswith(("msg/", "srv/", "cmake/", "launch/",
+                                                                            "config/", "resource/", "test/interfaces/"))],
+                "CMakeLists.txt", "package.xml"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / rel, root / rel)
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (root / ".venv" / "bin" / "activate").write_text("")
+    (root / ".stamps").mkdir()
+    for stamp in ("venv", "packages"):
+        (root / ".stamps" / stamp).touch()
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "colcon").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/colcon.log\n')
+    (tools / "colcon").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MAKEFLAGS", "MAKELEVEL")}
+    env["PATH"] = f"{tools}{os.pathsep}{env['PATH']}"
+    return root, env
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_makefile_records_the_event_msgs_choice_and_removes_an_old_copy(tmp_path):
+    root, env = _make_sandbox(tmp_path)
+    log = tmp_path / "colcon.log"
+    make = lambda env: subprocess.run(["make", "setup"], cwd=root, env=env, capture_output=True, text=True,  # noqa: E731
+                                      timeout=120)
+    assert make(env).returncode == 0
+    assert "test/interfaces/event_camera_msgs" in log.read_text()      # no real package: the copy is built
+    assert make(env).returncode == 0 and len(log.read_text().splitlines()) == 1  # recorded: nothing to do
+    # the copy as colcon would have installed it (CMake's manifest lists its files)
+    installed = root / ".venv" / "lib" / "python3" / "event_camera_msgs" / "__init__.py"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("")
+    (root / "build" / "event_camera_msgs").mkdir(parents=True)
+    (root / "build" / "event_camera_msgs" / "install_manifest.txt").write_text(f"{installed}\n")
+    # a shell where a real event_camera_msgs is importable (e.g. /opt/ros sourced)
+    real = tmp_path / "opt_ros" / "event_camera_msgs"
+    real.mkdir(parents=True)
+    (real / "__init__.py").write_text("")
+    result = make(dict(env, PYTHONPATH=str(real.parent)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = log.read_text().splitlines()
+    assert len(runs) == 2 and "test/interfaces/event_camera_msgs" not in runs[1]
+    assert not installed.exists() and not (root / "build" / "event_camera_msgs").exists()
+    assert (root / ".stamps" / "event-msgs-real").exists() and not (root / ".stamps" / "event-msgs-copy").exists()
+
+
+def test_environment_file_prepends_to_ament_prefix_path(tmp_path):
+    root, env = _make_sandbox(tmp_path)
+    assert subprocess.run(["make", ".venv/fetrack-env.sh"], cwd=root, env=env, capture_output=True,
+                          timeout=60).returncode == 0
+    out = subprocess.run(["bash", "-c", ". .venv/fetrack-env.sh && echo $AMENT_PREFIX_PATH"], cwd=root,
+                         env=dict(env, AMENT_PREFIX_PATH="/opt/ros/jazzy"), capture_output=True, text=True,
+                         timeout=60).stdout.strip()
+    assert out == f"{root}/.venv:/opt/ros/jazzy"

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
 
-from ros_node_harness import (BASE_PARAMS, FIXTURE_WEIGHTS, FRAME_NS, Client, NodeProcess,  # noqa: E402
+from ros_node_harness import (BASE_PARAMS, FRAME_NS, Client, NodeProcess,  # noqa: E402
                               evt3_packets, frame_events, load_sequence, offline_boxes)
 
 WIDTH, HEIGHT = 346, 260
@@ -18,8 +18,6 @@ N_FRAMES = 6
 
 @pytest.fixture(scope="module")
 def node():
-    if not FIXTURE_WEIGHTS.is_file():
-        pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
     proc = NodeProcess({**BASE_PARAMS, "event_input": "event_packet", "event_clock": "fixed",
                         "event_clock_offset_ns": OFFSET_NS, "window_max_duration": FRAME_NS / 1e9,
                         "max_wait": 1.5})

@@ -16,8 +16,6 @@ BOX_TOLERANCE_PX = 1e-3  # float32 Track fields and thread-order float noise; an
 
 @pytest.fixture(scope="module")
 def node():
-    if not FIXTURE_WEIGHTS.is_file():
-        pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
     proc = NodeProcess({**BASE_PARAMS, "event_input": "event_frames", "event_frame_tolerance": 0.002})
     yield proc
     proc.stop()

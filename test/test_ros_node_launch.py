@@ -82,10 +82,73 @@ def test_launch_file_names_existing_executables_files_and_parameters(path):
         assert key in declared, f"{path.name} sets undeclared parameter {key}"
 
 
+#: What the launch files may import: names that Humble's launch / launch_ros have too
+#: (e.g. not launch.substitutions.EqualsSubstitution, added after Humble).
+HUMBLE_LAUNCH_NAMES = {
+    "launch": {"LaunchDescription"},
+    "launch.actions": {"DeclareLaunchArgument", "ExecuteProcess", "GroupAction", "IncludeLaunchDescription",
+                       "LogInfo", "OpaqueFunction", "SetEnvironmentVariable", "TimerAction"},
+    "launch.conditions": {"IfCondition", "UnlessCondition"},
+    "launch.launch_description_sources": {"PythonLaunchDescriptionSource"},
+    "launch.substitutions": {"LaunchConfiguration", "PathJoinSubstitution", "PythonExpression", "TextSubstitution"},
+    "launch_ros.actions": {"Node", "PushRosNamespace"},
+    "launch_ros.substitutions": {"FindPackagePrefix", "FindPackageShare"},
+}
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
+def test_launch_files_use_only_what_humble_has(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            names = {alias.name for alias in node.names}
+            assert names <= HUMBLE_LAUNCH_NAMES.get(node.module, set()), \
+                f"{path.name}: {node.module} {sorted(names - HUMBLE_LAUNCH_NAMES.get(node.module, set()))}"
+    assert "emulate_tty=True" not in path.read_text(), "colour codes would go into redirected output"
+
+
+def launch_function(path: Path, name: str):
+    """A plain function of a launch file, without importing launch (not installed here)."""
+    tree = ast.parse(path.read_text())
+    function = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    scope = {}
+    exec(compile(ast.Module(body=[function], type_ignores=[]), str(path), "exec"), scope)
+    return scope[name]
+
+
+@pytest.mark.parametrize("namespace, prefix", [("", "/tracker_node"), ("robot1", "/robot1/tracker_node"),
+                                               ("/a/b/", "/a/b/tracker_node")])
+def test_rviz_layout_follows_the_namespace(namespace, prefix):
+    rewrite = launch_function(REPO / "launch" / "tracker.launch.py", "namespaced_rviz_config")
+    layout = yaml.safe_load(rewrite((REPO / "config" / "fetrack.rviz").read_text(), namespace))
+    topics = {d["Topic"]["Value"] for d in layout["Visualization Manager"]["Displays"]
+              if d["Class"] == "rviz_default_plugins/Image"}
+    assert topics == {f"{prefix}/debug_image", f"{prefix}/event_frame"}
+
+
+def test_replay_launch_defaults_to_a_player_that_needs_no_rosbag2():
+    text = (REPO / "launch" / "replay.launch.py").read_text()
+    tree = ast.parse(text)
+    player = next(c for c in calls(tree, "DeclareLaunchArgument") if ast.literal_eval(c.args[0]) == "player")
+    assert ast.literal_eval(keyword(player, "default_value")) == "auto"
+    # fetrack replay runs as `<python> -m fetrack_ros.cli replay`: no console script needed on a robot
+    assert {"-m", "fetrack_ros.cli", "replay"} <= set(string_literals(tree))
+
+
+def test_rviz_is_optional_in_the_launch_file():
+    """rviz:=true checks for rviz2 first (a missing package must not abort the tracker's launch)."""
+    tree = ast.parse((REPO / "launch" / "tracker.launch.py").read_text())
+    rviz = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_rviz")
+    assert any(isinstance(n, ast.Try) for n in ast.walk(rviz)) and "rviz2" in string_literals(rviz)
+    assert "LogInfo" in {getattr(c.func, "id", None) for c in ast.walk(rviz) if isinstance(c, ast.Call)}
+
+
 def test_install_space_holds_the_launch_and_config_files():
-    share = Path(os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)[0]) / "share" / "fetrack_ros"
-    if not (share / "package.xml").is_file():
-        pytest.skip(f"no install space at {share} (run make setup)")
+    # the install space ROS itself would use: the first prefix on AMENT_PREFIX_PATH that has the package
+    prefixes = [Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
+    share = next((p / "share" / "fetrack_ros" for p in prefixes
+                  if (p / "share" / "fetrack_ros" / "package.xml").is_file()), None)
+    if share is None:
+        pytest.skip(f"no fetrack_ros install space on AMENT_PREFIX_PATH {prefixes} (run make setup)")
     sources = [*LAUNCH_FILES, REPO / "config" / "tracker.yaml", REPO / "config" / "fetrack.rviz"]
     # `make test` runs `make setup` first, which reinstalls whenever launch/ or config/ change.
     for source in sources:
@@ -127,7 +190,7 @@ def test_rviz_layout_shows_the_debug_image_and_the_event_frame():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None,
-                    reason="launch_ros not installed (it is not on the registries; see DESIGN.md §5)")
+                    reason="launch_ros not installed (it is not on the registries; see docs/design.md)")
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
 def test_launch_file_loads_with_launch_ros(path):
     spec = importlib.util.spec_from_file_location(path.stem.replace(".", "_"), path)

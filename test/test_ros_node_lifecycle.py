@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
 
-from ros_node_harness import BASE_PARAMS, FIXTURE_WEIGHTS, REPO, Client, NodeProcess, load_sequence  # noqa: E402
+from ros_node_harness import BASE_PARAMS, REPO, Client, NodeProcess, load_sequence  # noqa: E402
 
 
 def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
@@ -19,9 +19,15 @@ def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProc
 def test_failed_start_gives_one_line_and_nonzero_exit(case, tmp_path):
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint at all")
+    depth1 = tmp_path / "depth1.pt"
+    if case == "wrong_depth":  # any real checkpoint of another depth: a small one built here
+        import torch
+
+        from fetrack_ros.model import build_model
+        torch.save(build_model("vim_t", depth=1).state_dict(), depth1)
     args = {"missing": ["-p", "checkpoint:=/nonexistent/weights.pt"],
             "garbage": ["-p", f"checkpoint:={garbage}"],
-            "wrong_depth": ["-p", f"checkpoint:={FIXTURE_WEIGHTS}", "-p", "model_depth:=3"],
+            "wrong_depth": ["-p", f"checkpoint:={depth1}", "-p", "model_depth:=3"],
             "bad_value": ["-p", "event_input:=carrier_pigeon"],
             "bad_type": ["-p", "template_update_threshold:=high"]}[case]
     result = run_node(*args)
@@ -58,8 +64,6 @@ def test_no_checkpoint_and_no_packaged_model_is_a_clear_startup_error(monkeypatc
 
 @pytest.fixture(scope="module")
 def unconfigured_node():
-    if not FIXTURE_WEIGHTS.is_file():
-        pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
     # the packaged params file, then the test's overrides
     # event input and clock from the file: EventPackets, clock offset estimated from header stamps
     # images as sensor_msgs/CompressedImage (png) on image/compressed
@@ -143,5 +147,104 @@ def test_params_yaml_is_accepted_and_lifecycle_drives_processing(unconfigured_no
         assert get_state(client) == "inactive"
         client.wait_connected()
         assert unconfigured_node.alive(), unconfigured_node.output
+    finally:
+        client.close()
+
+
+# ---------------------------------------------------------------- ROS-side behaviour of the process
+
+
+def rosout_messages(client) -> list:
+    """Subscribe ``client`` to /rosout (transient local: also what was logged before); the list fills
+    as the client spins."""
+    from rcl_interfaces.msg import Log
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+    received = []
+    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    client.node.create_subscription(Log, "/rosout", received.append, qos)
+    return received
+
+
+def get_parameters(client, names):
+    from rcl_interfaces.srv import GetParameters
+
+    return client.call(GetParameters, "/tracker_node/get_parameters", GetParameters.Request(names=names)).values
+
+
+@pytest.fixture(scope="module")
+def integer_node():
+    """Integer values given for double parameters on the command line."""
+    proc = NodeProcess(BASE_PARAMS, extra_args=("-p", "initial_box:=[93,126,54,42]",
+                                                "-p", "template_update_threshold:=1", "-p", "clip_margin:=10"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def integer_client(integer_node):
+    client = Client(name="integer_client", wait_connected=False)
+    yield client
+    client.close()
+
+
+def test_integers_for_double_parameters_are_accepted_as_doubles(integer_node, integer_client):
+    from rcl_interfaces.msg import ParameterType
+
+    box, threshold, margin = get_parameters(integer_client, ["initial_box", "template_update_threshold",
+                                                             "clip_margin"])
+    assert box.type == ParameterType.PARAMETER_DOUBLE_ARRAY and list(box.double_array_value) == [93.0, 126.0, 54.0, 42.0]
+    assert threshold.type == ParameterType.PARAMETER_DOUBLE and threshold.double_value == 1.0
+    assert margin.type == ParameterType.PARAMETER_DOUBLE and margin.double_value == 10.0
+    # at runtime too (`ros2 param set /tracker_node template_update_threshold 0` sends an integer)
+    result = integer_client.set_parameter("template_update_threshold", 0)
+    assert result.successful, result.reason
+    (threshold,) = get_parameters(integer_client, ["template_update_threshold"])
+    assert threshold.type == ParameterType.PARAMETER_DOUBLE and threshold.double_value == 0.0
+    # the range and other types are still checked
+    assert not integer_client.set_parameter("template_update_threshold", 2).successful
+    assert not integer_client.set_parameter("template_update_threshold", "high").successful
+    assert not integer_client.set_parameter("template_update_interval", 2.0).successful  # an integer parameter
+    assert integer_node.alive()
+
+
+def test_the_ready_line_is_logged_to_rosout(integer_node, integer_client):
+    from rcl_interfaces.msg import Log
+
+    logs = rosout_messages(integer_client)
+    integer_client.spin_until(lambda: any("tracker_node active" in m.msg for m in logs), 20,
+                              "the ready line on /rosout")
+    ready = next(m for m in logs if "tracker_node active" in m.msg)
+    assert ready.name == "tracker_node" and ready.level == Log.INFO
+    # (on the console too: NodeProcess waited for it on the process's output)
+
+
+def test_lifecycle_shutdown_ends_the_process_with_code_0(integer_node, integer_client):
+    import time
+
+    from lifecycle_msgs.msg import Transition
+
+    assert change_state(integer_client, Transition.TRANSITION_ACTIVE_SHUTDOWN)
+    deadline = time.monotonic() + 20
+    while integer_node.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not integer_node.alive(), "the node process still runs after the shutdown transition"
+    assert integer_node.proc.returncode == 0, integer_node.output
+    assert "Traceback" not in integer_node.output
+
+
+@pytest.mark.parametrize("args, reason", [
+    (("-p", "checkpoint:=/nonexistent/weights.pt"), "does not exist"),      # configure fails
+    (("-p", "template_update_threshold:=high"), "template_update_threshold"),  # declaring fails
+])
+def test_startup_errors_are_logged_to_rosout(args, reason):
+    client = Client(name="rosout_client", wait_connected=False)
+    try:
+        logs = rosout_messages(client)
+        result = run_node(*args)
+        assert result.returncode == 1
+        client.spin_until(lambda: any("cannot start" in m.msg for m in logs), 10, "the start-up error on /rosout")
+        error = next(m for m in logs if "cannot start" in m.msg)
+        assert error.name == "tracker_node" and reason in error.msg
     finally:
         client.close()

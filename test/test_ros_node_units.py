@@ -113,6 +113,17 @@ def test_validate_gives_the_reason(name, value, reason):
     assert reason in P.validate(name, value)
 
 
+def test_integers_become_doubles_only_where_a_double_is_declared():
+    assert P.as_declared_type("template_update_threshold", 1) == 1.0
+    assert isinstance(P.as_declared_type("template_update_threshold", 1), float)
+    assert P.as_declared_type("initial_box", [10, 20, 30, 40]) == [10.0, 20.0, 30.0, 40.0]
+    assert all(isinstance(v, float) for v in P.as_declared_type("initial_box", [10, 20, 30, 40]))
+    assert P.as_declared_type("template_update_interval", 3) == 3  # an integer parameter stays one
+    for name, value in (("template_update_threshold", True), ("template_update_threshold", "1"),
+                        ("initial_box", [1, 2.5]), ("initial_box", []), ("use_sim_time", 1)):
+        assert P.as_declared_type(name, value) is value  # left to rclpy and validate()
+
+
 def test_tracker_changes_are_checked_as_a_whole():
     current = {s.name: s.default for s in P.TRACKER_SPECS}
     params, reason = P.check_tracker_change(current, {"template_update_threshold": 0.7})

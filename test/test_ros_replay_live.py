@@ -24,12 +24,6 @@ MODEL = ["--checkpoint", str(FIXTURE_WEIGHTS), "--depth", "2", "--no-progress", 
 LIVE = ["--live", "--startup-timeout", "120", "--frame-timeout", "60"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def weights():
-    if not FIXTURE_WEIGHTS.is_file():
-        pytest.skip(f"fixture weights not found at {FIXTURE_WEIGHTS}")
-
-
 def _eval(argv):
     parser = argparse.ArgumentParser()
     eval_cli.add_arguments(parser)

@@ -55,12 +55,36 @@ def open_reader(path: str | Path) -> Reader:
     path = Path(path)
     if not path.exists():
         raise SourceError(f"bag not found: {path}")
+    path = _storage_to_open(path)
     try:
         reader = Reader(path)
         reader.open()
     except Exception as exc:  # rosbags raises several types (ReaderError, sqlite3, mcap, yaml)
         raise SourceError(f"cannot open bag {path}: {type(exc).__name__}: {exc}") from None
     return reader
+
+
+def _storage_to_open(path: Path) -> Path:
+    """``path``, or the bag folder's single storage file when its metadata.yaml names no storage
+    plugin (``storage_identifier: ""``, as some recorders write): ros2 bag then goes by the file
+    extension, and rosbags does too when handed the .mcap/.db3 file itself."""
+    metadata = path / "metadata.yaml"
+    if not metadata.is_file():
+        return path
+    try:
+        import yaml
+
+        info = yaml.safe_load(metadata.read_text())["rosbag2_bagfile_information"]
+        if info.get("storage_identifier"):
+            return path
+        files = [path / Path(name).name for name in info.get("relative_file_paths") or []]
+    except Exception:  # unreadable metadata: let rosbags report it
+        return path
+    if len(files) == 1 and files[0].suffix in (".mcap", ".db3") and not info.get("compression_mode"):
+        return files[0]
+    raise SourceError(f"bag {path}: metadata.yaml names no storage_identifier and the storage cannot be "
+                      f"inferred from its {len(files)} files {[f.name for f in files]}; set "
+                      "storage_identifier to mcap or sqlite3")
 
 
 def describe_topics(reader: Reader) -> str:

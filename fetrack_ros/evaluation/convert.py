@@ -92,6 +92,7 @@ def _event_packets(sequence: Sequence) -> Iterator[tuple[int, int, bytes, tuple[
     width, height = sequence.sensor_size
     seq = 0
     carry = np.zeros(0, EVENT_DTYPE)
+    last_t = None  # one EVT3 stream across batches: the decoder must see every 2^24 us rollover
     for batch in sequence.event_batches():
         events = np.concatenate([carry, batch]) if len(carry) else batch
         if not len(events):
@@ -99,9 +100,11 @@ def _event_packets(sequence: Sequence) -> Iterator[tuple[int, int, bytes, tuple[
         # keep the last, possibly incomplete, packet interval for the next batch
         cut = int(np.searchsorted(events["t"], events["t"][-1] // (PACKET_US * 1000) * PACKET_US * 1000))
         carry = events[cut:]
-        for stamp, payload in packetize(events[:cut], PACKET_US):
+        for stamp, payload in packetize(events[:cut], PACKET_US, previous_t=last_t):
             yield stamp, seq, payload, (height, width)
             seq += 1
-    for stamp, payload in packetize(carry, PACKET_US):
+        if cut:
+            last_t = int(events["t"][cut - 1])
+    for stamp, payload in packetize(carry, PACKET_US, previous_t=last_t):
         yield stamp, seq, payload, (height, width)
         seq += 1

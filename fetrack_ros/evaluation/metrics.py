@@ -1,6 +1,7 @@
 """Single-object tracking metrics, exactly as the reference toolkit computes them.
 
-Rules (the reference's, verified against ``shared/fixtures/official/metrics_cases.json``):
+Rules (the reference's, verified against ``test/fixtures/official/metrics_cases.json``; see
+``docs/design.md``):
 
 1. A prediction with w == 0 or h == 0 is replaced by the previous (already replaced) prediction,
    unless that frame's ground truth contains NaN.
@@ -10,7 +11,8 @@ Rules (the reference's, verified against ``shared/fixtures/official/metrics_case
    center error +inf and normalized center error -1; every frame counts in the denominator
    (so invalid frames are misses for success and precision, but hits for normalized precision).
 5. IoU on inclusive pixels (bottom-right = xy + wh - 1); centers at xy + (wh - 1) / 2; the
-   normalized center error divides both centers by the ground-truth size.
+   normalized center error divides both centers by the ground-truth size first and subtracts
+   after (in floating point that order matters at exact threshold boundaries).
 6. Success counts IoU > t (strict), precision counts error <= t. Per-sequence curves are stored
    in float32; summaries are float32 means over sequences, times 100.
 
@@ -116,7 +118,10 @@ def evaluate_sequence(pred_xywh, gt_xywh) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = iou_inclusive(pred, gt)
         center = np.sqrt(((_centers(pred) - _centers(gt)) ** 2).sum(axis=1))
-        norm_center = np.sqrt((((_centers(pred) - _centers(gt)) / gt[:, 2:]) ** 2).sum(axis=1))
+        # The reference's order: scale each center by the gt size, then subtract. Subtracting
+        # first rounds differently, e.g. 0.2 instead of 0.20000000000000018, which flips
+        # `error <= 0.2` on boundary frames.
+        norm_center = np.sqrt(((_centers(pred) / gt[:, 2:] - _centers(gt) / gt[:, 2:]) ** 2).sum(axis=1))
     iou[~valid] = -1.0
     center[~valid] = np.inf
     norm_center[~valid] = -1.0

@@ -1,4 +1,4 @@
-"""Mapping the event sensor's clock to ROS time from packet header stamps (DESIGN.md §6).
+"""Mapping the event sensor's clock to ROS time from packet header stamps (docs/design.md §6).
 
 EVT3 times count microseconds since the camera started; images are stamped in ROS time.
 A driver stamps each packet with the host time at the packet's start, which is later than the

@@ -34,11 +34,17 @@ MAX_HIGH_STEP = 2048  # TIME_HIGH advances by at most this many 4096 us steps pe
 
 
 def encode_evt3(events: np.ndarray, triggers: np.ndarray | None = None, *, vectors: bool = True,
-                time_high_updates: bool = True) -> bytes:
+                time_high_updates: bool = True, previous_t: int | None = None) -> bytes:
     """Encode events (and optional triggers) as EVT 3.0 bytes; see the module docstring.
 
+    ``previous_t`` (ns): the time of the last event of earlier payloads of the same stream, for a
+    payload that continues a stream (one packet of many). A decoder keeps its rollover count
+    across payloads and only sees a 2^24 us rollover as a ``TIME_HIGH`` that goes down, so the
+    payload then starts with the intermediate ``TIME_HIGH`` words that carry it across every
+    rollover since ``previous_t``, before its own time pair. ``None``: a stream of its own.
+
     Raises ``ValueError`` for times that decrease or are negative, or x/y/trigger id outside
-    the EVT3 fields (x, y < 2048; id < 16).
+    the EVT3 fields (x, y < 2048; id < 16), or a ``previous_t`` later than the first event.
     """
     events = as_event_array(events)
     triggers = np.zeros(0, TRIGGER_DTYPE) if triggers is None else triggers
@@ -56,6 +62,11 @@ def encode_evt3(events: np.ndarray, triggers: np.ndarray | None = None, *, vecto
         raise ValueError(f"EVT3 trigger id has 4 bits: must be < 16, got {triggers['id'].max()}")
     if not len(events) and not len(triggers):
         return b""
+    first_us = min(int(t[0]) for t in (ev_t, tr_t) if len(t))
+    previous_us = None if previous_t is None else int(previous_t) // US_TO_NS
+    if previous_us is not None and (previous_us > first_us or not time_high_updates):
+        raise ValueError(f"previous_t={previous_t} ns must not be later than the first event "
+                         f"({first_us * US_TO_NS} ns) and needs time_high_updates=True")
 
     # units: a CD run (vector group or single event) or one trigger, in time order
     run_start = _runs(ev_t, x, y, p) if vectors else np.arange(len(ev_t))
@@ -79,6 +90,9 @@ def encode_evt3(events: np.ndarray, triggers: np.ndarray | None = None, *, vecto
         write_high[0] = True
         extra_high = np.zeros(n, np.int64)
         extra_high[1:] = np.maximum(0, (high[1:] - prev_high[1:] - 1) // MAX_HIGH_STEP)
+        if previous_us is not None:  # continuing a stream: steps from the previous payload's time
+            prev_high[0] = previous_us >> 12
+            extra_high[0] = max(0, (int(high[0]) - int(prev_high[0]) - 1) // MAX_HIGH_STEP)
         extra_low = np.zeros(n, np.int64)
     else:
         write_high = np.zeros(n, bool)
@@ -155,22 +169,32 @@ def encode_evt3(events: np.ndarray, triggers: np.ndarray | None = None, *, vecto
     return words.astype("<u2").tobytes()
 
 
-def packetize(events: np.ndarray, packet_us: int = 1000) -> list[tuple[int, bytes]]:
+def packetize(events: np.ndarray, packet_us: int = 1000,
+              previous_t: int | None = None) -> list[tuple[int, bytes]]:
     """Time-sorted events -> ``(stamp_ns, evt3_payload)`` per ``packet_us`` interval that has events.
 
     What a camera driver publishes: one packet per interval (intervals aligned to multiples of
-    ``packet_us``), each payload a self-contained EVT3 stream (it starts with its time pair).
-    ``stamp_ns`` is the time of the packet's first event: a header stamp must never be earlier
-    than the sensor time the packet starts at, which :class:`~.clock.ClockOffsetEstimator`
-    takes as the clock offset (an interval-start stamp would pull it up to ``packet_us`` early).
+    ``packet_us``), each payload starting with its time pair. ``stamp_ns`` is the time of the
+    packet's first event: a header stamp must never be earlier than the sensor time the packet
+    starts at, which :class:`~.clock.ClockOffsetEstimator` takes as the clock offset (an
+    interval-start stamp would pull it up to ``packet_us`` early).
+
+    The packets form one stream for one stateful decoder: a packet that follows a gap of 2^24 us
+    (16.8 s) or more starts with the ``TIME_HIGH`` words of the rollovers in the gap (see
+    :func:`encode_evt3`). ``previous_t`` (ns): the last event time of packets made by an earlier
+    call, when this call continues that stream.
     """
     if len(events) == 0:
         return []
     t_us = events["t"] // 1000
     edges = np.arange(int(t_us[0]) - int(t_us[0]) % packet_us, int(t_us[-1]) + packet_us + 1, packet_us)
     cuts = np.searchsorted(t_us, edges)
-    return [(int(events["t"][a]), encode_evt3(events[a:b]))
-            for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    packets = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        if b > a:
+            packets.append((int(events["t"][a]), encode_evt3(events[a:b], previous_t=previous_t)))
+            previous_t = int(events["t"][b - 1])
+    return packets
 
 
 def _check(t_us: np.ndarray, what: str) -> None:

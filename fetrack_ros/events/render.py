@@ -2,7 +2,7 @@
 
 Both renderers take an event array (fields x, y, p; see :mod:`.event_types`) and a sensor size.
 Events with ``x >= width`` or ``y >= height`` are dropped; pass a :class:`RenderStats` to have
-them counted (DESIGN.md §3: nothing handed in is dropped silently).
+them counted (docs/design.md §3: nothing handed in is dropped silently).
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _pixel_keys(events: np.ndarray, height: int, width: int, stats: RenderStats 
 
 def render_ahu(events: np.ndarray, height: int, width: int, *,
                stats: RenderStats | None = None) -> np.ndarray:
-    """Render events the Event-AHU way (DESIGN.md §3): an (height, width, 3) uint8 RGB image.
+    """Render events the Event-AHU way (docs/design.md §3): an (height, width, 3) uint8 RGB image.
 
     White background, every pixel with an ON event red (220, 30, 30), then every pixel with an
     OFF event blue (30, 30, 200): OFF wins where a pixel has both, whatever their order. No

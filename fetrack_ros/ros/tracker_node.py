@@ -80,11 +80,24 @@ class TrackerNode(LifecycleNode):
         super().__init__(NODE_NAME, **kwargs)
         self.diag = Diagnostics()
         self.configure_error: str | None = None
+        # An integer override (-p, params file) where a double is declared is declared converted:
+        # rclpy would refuse `-p initial_box:=[10,20,30,40]` on the type alone. Other overrides go
+        # through rclpy unchanged (it types a parameter by the value it is declared with).
+        overrides = getattr(self, "_parameter_overrides", {})  # rclpy's name for them (Humble on)
         for spec in P.SPECS:
+            override = overrides.get(spec.name)
+            value = P.as_declared_type(spec.name, override.value) if override is not None else None
+            converted = override is not None and value is not override.value
             try:
-                self.declare_parameter(spec.name, spec.default, _descriptor(spec))
+                self.declare_parameter(spec.name, value if converted else spec.default, _descriptor(spec),
+                                       ignore_override=converted)
             except Exception as exc:  # a wrongly typed override from the command line or params file
-                raise StartupError(f"parameter '{spec.name}': {' '.join(str(exc).split())}") from None
+                reason = f"parameter '{spec.name}': {' '.join(str(exc).split())}"
+                self.get_logger().error(f"cannot start: {reason}")  # to /rosout while the node exists
+                _flush_rosout(self, discover=True)
+                raise StartupError(reason) from None
+        if hasattr(self, "add_pre_set_parameters_callback"):  # rclpy >= Iron; Humble keeps refusing
+            self.add_pre_set_parameters_callback(P.as_declared_types)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._lock = threading.Condition()
         self._jobs: deque[AssembledFrame] = deque()
@@ -226,6 +239,7 @@ class TrackerNode(LifecycleNode):
     def on_shutdown(self, state) -> TransitionCallbackReturn:
         self._active = False
         self._destroy_entities()
+        self.finalized = True  # main() ends the process once the transition's reply is out
         return TransitionCallbackReturn.SUCCESS
 
     def _destroy_entities(self) -> None:
@@ -539,27 +553,36 @@ def _detection_array(types, track):
 
 
 def main(args: list[str] | None = None) -> int:
-    """Run the node until Ctrl-C; returns the process exit code (1: it could not start)."""
+    """Run the node until Ctrl-C or its lifecycle shutdown transition; returns the process exit
+    code (0, or 1: it could not start).
+
+    The ready line and start-up errors are logged with the node's logger: they reach ``/rosout``
+    and the ROS log files, and the console (stderr) as one line each.
+    """
     rclpy.init(args=sys.argv if args is None else args)
     node = None
     try:
         node = TrackerNode()
+        logger = node.get_logger()
         if node.get_parameter("autostart").value:
             node.trigger_configure()
             if node.configure_error is not None:
-                return 1  # on_configure logged the one-line reason
+                _flush_rosout(node, discover=True)  # on_configure logged the one-line reason
+                return 1
             node.trigger_activate()
-            print(f"{READY_LINE}: {node.diag.info.get('model', '')}; event input "
-                  f"{node.diag.info.get('event_input', '')}", flush=True)
+            logger.info(f"{READY_LINE}: {node.diag.info.get('model', '')}; event input "
+                        f"{node.diag.info.get('event_input', '')}")
         else:
-            print(f"{NODE_NAME} unconfigured (autostart false): drive it through its lifecycle services",
-                  flush=True)
+            logger.info(f"{NODE_NAME} unconfigured (autostart false): drive it through its lifecycle services")
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        executor.spin()
-    except StartupError as exc:
-        print(f"{NODE_NAME}: cannot start: {exc}", file=sys.stderr, flush=True)
-        return 1
+        while executor.context.ok() and not getattr(node, "finalized", False):
+            executor.spin_once(timeout_sec=0.2)
+        if getattr(node, "finalized", False):  # `ros2 lifecycle set <node> shutdown`
+            logger.info(f"{NODE_NAME} finalized: exiting")
+            _flush_rosout(node, executor=executor)  # the transition's reply and the log line go out
+    except StartupError:
+        return 1  # a parameter the node could not declare: logged by the node as it failed
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
@@ -571,6 +594,28 @@ def main(args: list[str] | None = None) -> int:
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+#: How long the process keeps serving after a failed start or the shutdown transition, so that
+#: service replies and /rosout messages already queued reach their subscribers before it exits;
+#: after a failed start it first waits up to ROSOUT_DISCOVERY_S for a /rosout subscriber (e.g.
+#: rqt_console) to be discovered: a process that fails at once would otherwise end unheard.
+ROSOUT_LINGER_S = 0.5
+ROSOUT_DISCOVERY_S = 3.0
+
+
+def _flush_rosout(node, discover: bool = False, executor=None) -> None:
+    if executor is None:
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+    start = time.monotonic()
+    if discover:
+        while (executor.context.ok() and node.count_subscribers("/rosout") == 0
+               and time.monotonic() < start + ROSOUT_DISCOVERY_S):
+            executor.spin_once(timeout_sec=0.05)
+        start = time.monotonic()
+    while executor.context.ok() and time.monotonic() < start + ROSOUT_LINGER_S:
+        executor.spin_once(timeout_sec=0.05)
 
 
 if __name__ == "__main__":
