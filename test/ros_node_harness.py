@@ -11,6 +11,8 @@ Every wait is bounded and fails naming what did not arrive.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -295,3 +297,21 @@ def _us_to_ns(events_us: np.ndarray) -> np.ndarray:
     events = events_us.copy()
     events["t"] *= 1000
     return events
+
+
+def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    """The node run to its end (a start that fails), output captured."""
+    return subprocess.run([sys.executable, "-m", "fetrack_ros.ros.tracker_node", "--ros-args", *ros_args],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def rosout_messages(client) -> list:
+    """Subscribe ``client`` to /rosout (transient local: also what was logged before); the list fills
+    as the client spins."""
+    from rcl_interfaces.msg import Log
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+    received = []
+    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    client.node.create_subscription(Log, "/rosout", received.append, qos)
+    return received

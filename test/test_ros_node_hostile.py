@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from ros_node_harness import Client, NodeProcess, evt3_packets
+from ros_node_harness import Client, NodeProcess, evt3_packets, run_node
 
 from fetrack_ros.events import make_events
 from fetrack_ros.model import build_model
@@ -122,11 +122,7 @@ def test_node_survives_every_hostile_input_and_keeps_tracking():
 
 @pytest.mark.parametrize("damage", ["nan", "misshaped", "bomb"])
 def test_damaged_checkpoints_stop_startup_with_one_line_naming_the_problem(tmp_path, damage):
-    import subprocess
-    import sys
     import zipfile
-
-    from ros_node_harness import REPO
 
     torch.manual_seed(0)
     state = build_model("vim_t", depth=1).state_dict()
@@ -145,8 +141,7 @@ def test_damaged_checkpoints_stop_startup_with_one_line_naming_the_problem(tmp_p
         expected = "declares 67108864 bytes"
     if damage != "bomb":
         torch.save(state, path)
-    result = subprocess.run([sys.executable, "-m", "fetrack_ros.ros.tracker_node", "--ros-args", "-p",
-                             f"checkpoint:={path}"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = run_node("-p", f"checkpoint:={path}")
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
     assert len(lines) == 1 and "cannot start" in lines[0] and expected in lines[0], lines

@@ -1,18 +1,11 @@
 """Start-up of the tracker node: the params YAML, the lifecycle transitions, and failed starts
 (one line, non-zero exit, no traceback)."""
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
 
-from ros_node_harness import BASE_PARAMS, REPO, Client, NodeProcess, load_sequence  # noqa: E402
-
-
-def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fetrack_ros.ros.tracker_node", "--ros-args", *ros_args],
-                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
+from ros_node_harness import (BASE_PARAMS, REPO, Client, NodeProcess, load_sequence,  # noqa: E402
+                              rosout_messages, run_node)
 
 
 @pytest.mark.parametrize("case", ["missing", "garbage", "wrong_depth", "bad_value", "bad_type"])
@@ -154,18 +147,6 @@ def test_params_yaml_is_accepted_and_lifecycle_drives_processing(unconfigured_no
 # ---------------------------------------------------------------- ROS-side behaviour of the process
 
 
-def rosout_messages(client) -> list:
-    """Subscribe ``client`` to /rosout (transient local: also what was logged before); the list fills
-    as the client spins."""
-    from rcl_interfaces.msg import Log
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-
-    received = []
-    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-    client.node.create_subscription(Log, "/rosout", received.append, qos)
-    return received
-
-
 def get_parameters(client, names):
     from rcl_interfaces.srv import GetParameters
 
@@ -231,20 +212,3 @@ def test_lifecycle_shutdown_ends_the_process_with_code_0(integer_node, integer_c
     assert not integer_node.alive(), "the node process still runs after the shutdown transition"
     assert integer_node.proc.returncode == 0, integer_node.output
     assert "Traceback" not in integer_node.output
-
-
-@pytest.mark.parametrize("args, reason", [
-    (("-p", "checkpoint:=/nonexistent/weights.pt"), "does not exist"),      # configure fails
-    (("-p", "template_update_threshold:=high"), "template_update_threshold"),  # declaring fails
-])
-def test_startup_errors_are_logged_to_rosout(args, reason):
-    client = Client(name="rosout_client", wait_connected=False)
-    try:
-        logs = rosout_messages(client)
-        result = run_node(*args)
-        assert result.returncode == 1
-        client.spin_until(lambda: any("cannot start" in m.msg for m in logs), 10, "the start-up error on /rosout")
-        error = next(m for m in logs if "cannot start" in m.msg)
-        assert error.name == "tracker_node" and reason in error.msg
-    finally:
-        client.close()

@@ -18,7 +18,7 @@ code   name          payload (bits)
 =====  ============  ==========================================================
 
 :class:`Evt3Decoder` reproduces event_camera_codecs 2.0.0 / event_camera_py 2.0.1 (the oracle
-in ``shared/fixtures/evt3``, behaviours 1-13 of its README) event for event, with these
+described in ``test/fixtures/README.md``, ``evt3/``) event for event, with these
 deliberate differences:
 
 * times are int64 **nanoseconds** (the oracle's microseconds x 1000), never wrapping; the
