@@ -55,7 +55,7 @@ def test_no_checkpoint_and_no_packaged_model_is_a_clear_startup_error(monkeypatc
         model_loading.load_model("auto", "")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one /tracker_node at a time: a module-scoped one would answer the next test's queries
 def unconfigured_node():
     # the packaged params file, then the test's overrides
     # event input and clock from the file: EventPackets, clock offset estimated from header stamps

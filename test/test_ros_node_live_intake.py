@@ -123,7 +123,10 @@ def test_replay_faster_than_real_time_keeps_every_window_complete(tmp_path, rate
             ended = int(d.get("tracks.published", 0)) + sum(int(v) for k, v in d.items() if k.startswith("dropped."))
             return int(d.get("images.received", -1)) == images and ended == images
 
-        client.spin_until(accounted, 60.0, "every image to end as a Track or a named drop")
+        try:
+            client.spin_until(accounted, 60.0, "every image to end as a Track or a named drop")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; {images} images replayed; diagnostics {client.diagnostics}") from None
     finally:
         client.close()
         node.stop()

@@ -309,11 +309,12 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
         raise SourceError(f"bag {sequence.path}: --live matches Tracks to images by header stamp, so the "
                           f"images on {sequence.rgb_topic} need distinct non-zero stamps")
     inputs, remaps = bag_inputs(sequence)
-    # queue_size: the images in flight beyond the one being tracked wait in the node's queue
+    # queue_size: every image in flight may wait in the node's queue at once: the node takes all
+    # event packets queued at a wake-up, so the images they complete are released together
     in_flight = options.in_flight
     if in_flight is None:
         in_flight = needed_in_flight(sequence, _window_policy({**LIVE_DEFAULTS, **options.node_params}))
-    params = {**LIVE_DEFAULTS, "queue_size": max(1, in_flight - 1), **options.node_params, **inputs,
+    params = {**LIVE_DEFAULTS, "queue_size": in_flight, **options.node_params, **inputs,
               "initial_box": [float(v) for v in gt[0]]}
     out_dir = Path(options.out_dir)
     params_file = write_params_file(out_dir / "live" / f"{sequence.name}.params.yaml", params)

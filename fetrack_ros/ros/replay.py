@@ -16,7 +16,7 @@ Two ways to play:
   ``frame_timeout``. The messages between two images (events, event frames, ground truth) are
   sent before waiting, since the node needs them to complete the earlier image; ``in_flight=2``
   serves bags whose event data for an image is logged after the next image (the node then needs
-  ``queue_size >= in_flight - 1`` to drop nothing). Tracks are matched to images by header
+  ``queue_size >= in_flight`` to drop nothing). Tracks are matched to images by header
   stamp, so the images need distinct stamps.
 
   ``/clock`` stays at the bag's time while waiting; after the last message it runs on in real
