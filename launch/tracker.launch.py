@@ -23,6 +23,9 @@ from launch_ros.substitutions import FindPackagePrefix, FindPackageShare
 PACKAGE = "fetrack_ros"
 #: Node parameters set to "reliable" by reliable_inputs:=true.
 RELIABLE_INPUT_PARAMETERS = ("qos.image.reliability", "qos.events.reliability", "qos.event_frames.reliability")
+#: ... and the history depths that make reliable lossless: a reader's KeepLast history overwrites
+#: samples the node has not taken yet, reliable or not (a replay faster than real time).
+RELIABLE_INPUT_DEPTHS = {"qos.image.depth": 100, "qos.event_frames.depth": 100}
 
 ARGUMENTS = {
     "params_file": (PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "tracker.yaml"]),
@@ -56,6 +59,7 @@ def _tracker_node(context):
     overrides = {"use_sim_time": _flag(value("use_sim_time"))}
     if _flag(value("reliable_inputs")):
         overrides.update({name: "reliable" for name in RELIABLE_INPUT_PARAMETERS})
+        overrides.update(RELIABLE_INPUT_DEPTHS)
     if value("checkpoint"):
         overrides["checkpoint"] = value("checkpoint")
     return [Node(

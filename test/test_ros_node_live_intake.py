@@ -110,7 +110,8 @@ def test_replay_faster_than_real_time_keeps_every_window_complete(tmp_path, rate
     offline = {f.stamp_ns: len(f.events) for f in BagSequence(bag, event_topic="/events").frames()}
     assert len(offline) == images and min(offline.values()) > 20_000
     node = NodeProcess({"initial_box": [20.0, 86.0, 50.0, 40.0], "diagnostics_period": 0.2,
-                        "qos.image.reliability": "reliable", "qos.events.reliability": "reliable"})
+                        "qos.image.reliability": "reliable", "qos.events.reliability": "reliable",
+                        "qos.image.depth": 100})  # as reliable_inputs:=true sets it
     client = Client(event_input="event_packet")
     try:
         with RosSession() as session:
