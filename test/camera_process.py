@@ -27,16 +27,20 @@ import numpy as np
 ROLLOVER_US = 1 << 24
 
 
-def make_stream(rate: float, seconds: float, width: int, height: int, packet_us: int, start_us: int, seed: int):
-    """(packets: list of (start_us, bytes, n_events), event times in us): events uniform in time and space."""
+def make_stream(rate: float, seconds: float, width: int, height: int, packet_us: int, start_us: int, seed: int,
+                burst: tuple[float, float, float] | None = None):
+    """(packets: list of (start_us, bytes, n_events), event times in us): events uniform in time and space.
+
+    ``burst``: ``(start_s, seconds, rate)``: that stretch of the stream runs at ``rate`` events/s."""
     from fetrack_ros.events import encode_evt3, make_events
 
     rng = np.random.default_rng(seed)
     n_packets = int(seconds * 1e6 // packet_us)
-    per_packet = int(round(rate * packet_us / 1e6))
     packets, times = [], []
     for k in range(n_packets):
         t0 = start_us + k * packet_us
+        in_burst = burst is not None and burst[0] <= k * packet_us / 1e6 < burst[0] + burst[1]
+        per_packet = int(round((burst[2] if in_burst else rate) * packet_us / 1e6))
         t = np.sort(rng.integers(t0, t0 + packet_us, per_packet))
         events = make_events(rng.integers(0, width, per_packet), rng.integers(0, height, per_packet), t * 1000,
                              rng.integers(0, 2, per_packet))
@@ -64,6 +68,8 @@ def main() -> int:
     parser.add_argument("--readout-ms", type=float, default=5.0, help="image publish delay after its stamp")
     parser.add_argument("--first-window-ms", type=float, default=33.0, help="the node's window_duration")
     parser.add_argument("--reliable", action="store_true", help="reliable QoS instead of best effort")
+    parser.add_argument("--burst", type=float, nargs=3, metavar=("START_S", "SECONDS", "RATE"),
+                        help="a stretch of the stream at another event rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -75,7 +81,7 @@ def main() -> int:
 
     start_us = ROLLOVER_US - int(0.4 * args.seconds * 1e6)  # the clock rolls over 40 % into the run
     packets, event_us = make_stream(args.rate, args.seconds, args.width, args.height, args.packet_us, start_us,
-                                    args.seed)
+                                    args.seed, tuple(args.burst) if args.burst else None)
     rng = np.random.default_rng(args.seed + 1)
     background = rng.integers(40, 200, (args.height, args.width, 3), dtype=np.uint8)
     frame_us = 1e6 / args.fps
@@ -125,9 +131,9 @@ def main() -> int:
     # what the node should cut: events mapped with its offset estimate, the smallest header
     # stamp minus packet start (the packet start is the sensor time in effect before it)
     # (the first packet synchronises the decoder: its start is its first event)
-    per_packet = packets[0][2]
     packet_start = np.array([t0 for t0, _, _ in packets])
-    sensor_start = np.concatenate([[event_us[0]], event_us[per_packet - 1:-1:per_packet]])
+    ends = np.cumsum([n for _, _, n in packets])
+    sensor_start = np.concatenate([[event_us[0]], event_us[ends[:-1] - 1]])
     node_offset_ns = int(np.min(packet_start * 1000 + offset_ns + latency_ns - sensor_start * 1000))
     event_host_ns = event_us * 1000 + node_offset_ns
     stamps = [t * 1000 + offset_ns for t in image_us]

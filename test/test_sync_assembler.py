@@ -173,3 +173,17 @@ def test_buffer_gives_memory_back_after_a_burst():
 def test_assembler_needs_one_event_source():
     with pytest.raises(ValueError, match="exactly one event source"):
         FrameAssembler(policy=WindowPolicy())
+
+
+def test_a_window_the_buffer_partly_evicted_is_incomplete():
+    """A node that falls behind a burst by more than the buffer holds: the stream passed the
+    window, but its events are gone; the frame must not claim a complete window."""
+    packets, stamps, _ = _stream(frames=4)
+    assembler = FrameAssembler(policy=WindowPolicy(), decoding=EventDecoding("event_packet", "header"),
+                               buffer=EventBuffer(max_events=20_000))  # under one frame's ~16,500 x 2
+    assembler.add_event_messages(packets, 0.0)
+    for stamp in stamps:
+        assembler.add_image(stamp, stamp, 0.0)
+    frames = assembler.release(0.0)
+    assert [f.complete for f in frames] == [False, False, False, True]
+    assert assembler.take_counts()["images.events_evicted"] == 3

@@ -62,6 +62,8 @@ class EventBuffer:
         #: Events before this time (ns) were offered to a window (:meth:`mark_used`); older ones
         #: that are evicted count as used, newer ones as ``stats.evicted_unused``.
         self.used_until_ns: int | None = None
+        #: Time (ns) of the newest event evicted so far: a window starting at or before it lost events.
+        self.evicted_until_ns: int | None = None
         self.stats = BufferStats()
 
     # ---------------------------------------------------------------- queries
@@ -77,6 +79,10 @@ class EventBuffer:
     def t_last(self) -> int | None:
         """Time (ns) of the newest stored event, or None when empty."""
         return int(self._t[self._end - 1]) if len(self) else None
+
+    def lost_from(self, t0: int) -> bool:
+        """Whether events at or after ``t0`` (ns) were evicted: a window starting there is short."""
+        return self.evicted_until_ns is not None and self.evicted_until_ns >= t0
 
     def window(self, t0: int, t1: int) -> np.ndarray:
         """A copy of the stored events with ``t0 <= t < t1`` (ns), in time order.
@@ -110,7 +116,7 @@ class EventBuffer:
     def clear(self) -> None:
         """Forget all events (the counters are kept)."""
         self._start = self._end = 0
-        self.used_until_ns = None
+        self.used_until_ns = self.evicted_until_ns = None
 
     def append(self, events: np.ndarray) -> None:
         """Store a decoded packet (any array with fields x, y, t, p; t in ns)."""
@@ -223,6 +229,8 @@ class EventBuffer:
     def _count_unused(self, sorted_times: np.ndarray) -> None:
         used = 0 if self.used_until_ns is None else int(np.searchsorted(sorted_times, self.used_until_ns))
         self.stats.evicted_unused += len(sorted_times) - used
+        if len(sorted_times) and (self.evicted_until_ns is None or sorted_times[-1] > self.evicted_until_ns):
+            self.evicted_until_ns = int(sorted_times[-1])
 
 
 def _raw(events: np.ndarray) -> np.ndarray:

@@ -24,6 +24,8 @@ REASONS = {
     "dropped.tracker_error": "images on which the tracker raised an error",
     "images.incomplete_events": "images processed before the event stream reached their window end (max_wait "
                                 "ran out: Track.event_window = EVENT_WINDOW_INCOMPLETE)",
+    "images.events_evicted": "images whose window the event buffer had partly evicted before it was cut (the "
+                             "node fell behind by more than event_buffer_span / max_buffered_events; incomplete)",
     "images.event_frame_resized": "event data rendered at another size than the RGB image (resized; check "
                                   "that both show the same field of view)",
     "images.empty_event_window": "images whose event window held no events",

@@ -23,6 +23,7 @@ with ``autostart`` (default) the node configures and activates itself.
 """
 from __future__ import annotations
 
+import ctypes
 import signal
 import sys
 import threading
@@ -181,6 +182,7 @@ class TrackerNode(LifecycleNode):
         buffer = EventBuffer(max_span_ns=P.seconds_to_ns(values["event_buffer_span"]),
                              max_events=values["max_buffered_events"], reset_backward_ns=TIME_JUMP_BACK_NS)
         self._assembler = FrameAssembler(policy=policy, buffer=buffer, max_wait_s=values["max_wait"], **source)
+        self._buffer_peak = buffer.nbytes
         self._render_stats = RenderStats()
         self._queue_size, self._queue_policy = values["queue_size"], values["queue_policy"]
 
@@ -359,6 +361,11 @@ class TrackerNode(LifecycleNode):
             self.diag.rate("events", counts["events.decoded"])
         for notice in self._assembler.take_notices():
             self.get_logger().warning(notice, throttle_duration_sec=5.0)
+        held = self._assembler.buffer.nbytes
+        if held * 2 < self._buffer_peak:  # the buffer shrank after a burst: hand the memory back
+            _return_freed_memory()
+            self._buffer_peak = held
+        self._buffer_peak = max(self._buffer_peak, held)
 
     def _enqueue(self, job: AssembledFrame) -> None:
         with self._lock:
@@ -528,6 +535,15 @@ def _descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
     elif spec.low is not None and isinstance(spec.default, int):
         descriptor.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
     return descriptor
+
+
+def _return_freed_memory() -> None:
+    """Give freed heap memory back to the system. glibc keeps it after a burst's large temporaries
+    (its mmap threshold rises as large blocks are freed), so the process would stay at its peak."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _vision_msgs():

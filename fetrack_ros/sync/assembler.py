@@ -13,7 +13,9 @@ covered (EVT3 time words advance it even when a quiet scene has no events). An i
 that at most ``max_wait_s``; while the caller reports a ``backlog`` (event messages still queued
 for intake), at most ``BACKLOG_WAIT_FACTOR`` times as long: events that exist are waited for,
 events that never come (camera stopped) cost only ``max_wait_s``. An image released
-incomplete says so (``AssembledFrame.complete``) and is counted (``images.incomplete_events``).
+incomplete says so (``AssembledFrame.complete``) and is counted (``images.incomplete_events``);
+so is one whose window the buffer's bounds had already partly evicted (``images.events_evicted``:
+the node fell behind a burst by more than ``event_buffer_span``).
 
 Counts (diagnostics reasons) accumulate in :meth:`FrameAssembler.take_counts`; messages worth a
 log line in :meth:`FrameAssembler.take_notices`.
@@ -184,7 +186,12 @@ class FrameAssembler:
         return reached is not None and reached >= pending.window[1]
 
     def _assemble(self, image: ReleasedImage) -> AssembledFrame:
-        if not image.complete:
+        complete = image.complete
+        if complete and not self.event_frames and self.buffer.lost_from(image.window[0]):
+            # the stream passed the window, but the buffer's bounds evicted part of it first
+            complete = False
+            self._counts["images.events_evicted"] += 1
+        if not complete:
             self._counts["images.incomplete_events"] += 1
         if self.event_frames:
             frame, _ = self.matcher.match(image.stamp_ns)
@@ -195,7 +202,7 @@ class FrameAssembler:
         events = self.buffer.window(t0, t1)
         self.buffer.mark_used(t1)
         return AssembledFrame(image.item, image.stamp_ns, image.window, events, self.sensor_hw, None,
-                              image.complete, image.waited_s)
+                              complete, image.waited_s)
 
     def _decode(self) -> None:
         """Decode the kept event messages (one batched call) into the buffer."""
