@@ -14,19 +14,27 @@ STAMPS := .stamps
 # Run a command inside the project environment.
 IN_ENV := . ./$(ENV) &&
 
+# Message packages the node can use that are not on PyPI: for each, a test/demo copy with the
+# same definitions and type hashes is in test/interfaces (its README).
+TEST_INTERFACES := event_camera_msgs dvs_msgs prophesee_event_msgs vision_msgs
+
+# Those of them importable from outside the venv (a real package, e.g. from a sourced /opt/ros);
+# the others are built from their copies into the venv. The choice depends on the calling shell,
+# so it is recorded in a stamp: a changed choice rebuilds the interfaces, and a copy built before
+# is uninstalled once a real package takes over (it would shadow it otherwise).
+REAL_INTERFACES := $(shell $(PY) -c "import importlib.util, os; \
+    venv = os.path.join(os.path.realpath('$(VENV)'), ''); \
+    specs = {name: importlib.util.find_spec(name) for name in '$(TEST_INTERFACES)'.split()}; \
+    print(*(name for name, spec in specs.items() if spec and spec.origin \
+            and not os.path.realpath(spec.origin).startswith(venv)))" 2>/dev/null)
+COPY_INTERFACES := $(filter-out $(REAL_INTERFACES),$(TEST_INTERFACES))
+EMPTY :=
+COPIES_STAMP := $(STAMPS)/interface-copies-$(or $(subst $(EMPTY) $(EMPTY),+,$(strip $(COPY_INTERFACES))),none)
+
 # What colcon installs besides the Python sources (which tests and commands use from the tree).
 INTERFACE_SOURCES := CMakeLists.txt package.xml $(wildcard msg/*.msg srv/*.srv cmake/*.cmake) \
                      $(wildcard launch/* config/* resource/*) \
-                     $(wildcard test/interfaces/event_camera_msgs/*.* test/interfaces/event_camera_msgs/msg/*)
-
-# `real` when a real event_camera_msgs (e.g. from a sourced /opt/ros) is importable, else `copy`:
-# then the test/demo copy in test/interfaces is built into the venv. The choice depends on the
-# calling shell, so it is recorded in a stamp: a changed choice rebuilds the interfaces, and a copy
-# built before is uninstalled once a real package takes over (it would shadow it otherwise).
-EVENT_MSGS := $(if $(shell $(PY) -c "import os, event_camera_msgs as m; \
-    print('yes' if not os.path.realpath(m.__file__).startswith(os.path.realpath('$(VENV)')) else '')" \
-    2>/dev/null),real,copy)
-EVENT_MSGS_COPY_BUILD := build/event_camera_msgs
+                     $(wildcard $(foreach pkg,$(COPY_INTERFACES),test/interfaces/$(pkg)/*.* test/interfaces/$(pkg)/msg/*))
 
 .PHONY: setup test demo bench fuzz build clean help
 help:
@@ -46,22 +54,22 @@ $(STAMPS)/packages: $(STAMPS)/venv $(wildcard requirements/*.txt)
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
 	@touch $@
 
-$(STAMPS)/event-msgs-$(EVENT_MSGS):
+# (event-msgs-*: the stamp of the time when only event_camera_msgs had a copy)
+$(COPIES_STAMP):
 	@mkdir -p $(STAMPS)
-	@rm -f $(STAMPS)/event-msgs-*
+	@rm -f $(STAMPS)/interface-copies-* $(STAMPS)/event-msgs-*
 	@touch $@
 
-# Our messages, plus the test/demo copy of event_camera_msgs when the real one is absent.
+# Our messages, plus the copies of the TEST_INTERFACES whose real package is absent.
 # Installed into the venv itself (merge install): the venv is inside the source tree, and
 # CMake only accepts exported include paths from there when they lie in the install prefix.
-$(STAMPS)/interfaces: $(STAMPS)/packages $(STAMPS)/event-msgs-$(EVENT_MSGS) $(INTERFACE_SOURCES)
-	@if [ $(EVENT_MSGS) = real ] && [ -f $(EVENT_MSGS_COPY_BUILD)/install_manifest.txt ]; then \
-	    echo "a real event_camera_msgs is installed: removing the copy built into $(VENV) before"; \
-	    tr '\n' '\0' < $(EVENT_MSGS_COPY_BUILD)/install_manifest.txt | xargs -0 rm -f; \
-	    rm -rf $(VENV)/share/event_camera_msgs $(VENV)/share/colcon-core/packages/event_camera_msgs \
-	        $(EVENT_MSGS_COPY_BUILD); fi
+$(STAMPS)/interfaces: $(STAMPS)/packages $(COPIES_STAMP) $(INTERFACE_SOURCES)
+	@for pkg in $(REAL_INTERFACES); do if [ -f build/$$pkg/install_manifest.txt ]; then \
+	    echo "a real $$pkg is installed: removing the copy built into $(VENV) before"; \
+	    tr '\n' '\0' < build/$$pkg/install_manifest.txt | xargs -0 rm -f; \
+	    rm -rf $(VENV)/share/$$pkg $(VENV)/share/colcon-core/packages/$$pkg build/$$pkg; fi; done
 	. $(VENV)/bin/activate && CMAKE_PREFIX_PATH=$(CURDIR)/$(VENV) AMENT_PREFIX_PATH=$(CURDIR)/$(VENV) \
-	    colcon --log-base log build --base-paths . $(if $(filter copy,$(EVENT_MSGS)),test/interfaces/event_camera_msgs) \
+	    colcon --log-base log build --base-paths . $(addprefix test/interfaces/,$(COPY_INTERFACES)) \
 	    --build-base build --install-base $(VENV) --merge-install \
 	    --event-handlers console_cohesion- status- --cmake-args -DBUILD_TESTING=OFF
 	@touch $@
