@@ -2,9 +2,11 @@
 
 - :class:`NodeProcess`: ``python -m fetrack_ros.ros.tracker_node`` with parameters, its output
   drained by a thread (a full pipe would block the node) and kept for failure messages;
-- :class:`Client`: an rclpy node that publishes images, event frames and EVT3 EventPackets,
-  collects Tracks and /diagnostics, and calls the node's services and parameter service;
+- :class:`Client`: an rclpy node that publishes images, event frames and EVT3 EventPackets (or
+  legacy EventArrays), collects Tracks and /diagnostics, and calls the node's services and
+  parameter service;
 - :func:`evt3_packets`: events as EVT3 EventPackets of ~1 ms each, like metavision_driver;
+- :func:`event_arrays`: events as dvs_msgs / prophesee_event_msgs EventArrays of ~1 ms each;
 - :func:`frame_events`: events that render (Event-AHU) exactly to a given event frame.
 Every wait is bounded and fails naming what did not arrive.
 """
@@ -124,9 +126,9 @@ class Client:
         if event_input == "event_frames":
             self.frame_pub = self.node.create_publisher(Image, "event_frames", qos)
             self.publishers.append(self.frame_pub)
-        else:
-            from event_camera_msgs.msg import EventPacket
-            self.event_pub = self.node.create_publisher(EventPacket, "events", qos)
+        else:  # EventPacket, or the legacy EventArray of dvs_msgs / prophesee_event_msgs
+            from fetrack_ros.ros.event_input import message_type
+            self.event_pub = self.node.create_publisher(message_type(event_input), "events", qos)
             self.publishers.append(self.event_pub)
         self.tracks: list = []
         self.diagnostics: dict[str, str] = {}
@@ -291,6 +293,35 @@ def evt3_packets(events_us: np.ndarray, width: int, height: int, offset_ns: int,
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
         packets.append(msg)
     return packets
+
+
+def event_arrays(events: np.ndarray, width: int, height: int, mode: str, packet_ns: int = 1_000_000) -> list:
+    """Legacy EventArray messages of event_input ``mode`` (dvs_msgs or prophesee_event_msgs) of
+    ~``packet_ns`` each, one ``Event`` per event; ``events`` times are ROS time (ns), and so is each
+    event's ``ts``; the header stamp is the first event's time, as the ROS 1 era drivers did."""
+    import importlib
+
+    from fetrack_ros.ros.event_input import MESSAGE_TYPES, message_type
+
+    array_type = message_type(mode)
+    event_type = importlib.import_module(MESSAGE_TYPES[mode][1]).Event
+    if not len(events):
+        return []
+    t = events["t"]
+    edges = np.flatnonzero(np.diff((t - t[0]) // packet_ns)) + 1
+    arrays = []
+    for chunk in np.split(events, edges):
+        msg = array_type(height=height, width=width)
+        msg.header.frame_id = "event_camera"
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(chunk["t"][0]), 1_000_000_000)
+        items = []
+        for x, y, stamp, p in zip(chunk["x"].tolist(), chunk["y"].tolist(), chunk["t"].tolist(), chunk["p"].tolist()):
+            event = event_type(x=x, y=y, polarity=bool(p))
+            event.ts.sec, event.ts.nanosec = divmod(stamp, 1_000_000_000)
+            items.append(event)
+        msg.events = items
+        arrays.append(msg)
+    return arrays
 
 
 def _us_to_ns(events_us: np.ndarray) -> np.ndarray:

@@ -1,5 +1,7 @@
 """The node's ROS-independent pieces: conversions, parameters, synchronizer, diagnostics,
 annotation, event decoding and clock mapping (no DDS)."""
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -260,10 +262,11 @@ def test_event_decoding_fixed_offset_and_errors():
     assert malformed and len(events) == 1
 
 
-def test_missing_message_package_names_it():
+def test_missing_message_package_names_it(monkeypatch):
     from fetrack_ros.ros.event_input import MissingPackageError, message_type
 
     assert message_type("event_packet").__name__ == "EventPacket"
+    monkeypatch.setitem(sys.modules, "dvs_msgs.msg", None)  # as if dvs_msgs were not installed
     with pytest.raises(MissingPackageError, match="dvs_msgs"):
         message_type("dvs_event_array")
 

@@ -1,6 +1,7 @@
 """``fetrack replay`` and the Track recorder over real DDS (no tracker node: a small peer node in
 this process answers images with Tracks, so the replay protocol itself is what is checked)."""
 import argparse
+import sys
 import threading
 import time
 
@@ -175,10 +176,11 @@ def test_bad_input_is_reported(bag, tmp_path, capsys):
     assert "rate must be >= 0" in capsys.readouterr().err
 
 
-def test_message_class_names_missing_packages():
+def test_message_class_names_missing_packages(monkeypatch):
     from fetrack_ros.ros.replay import ReplayError, message_class
     from sensor_msgs.msg import Image
     assert message_class("sensor_msgs/msg/Image") is Image
+    monkeypatch.setitem(sys.modules, "dvs_msgs.msg", None)  # as if dvs_msgs were not installed
     with pytest.raises(ReplayError, match="dvs_msgs/msg/EventArray is not installed .* install the ROS package "
                                           "dvs_msgs"):
         message_class("dvs_msgs/msg/EventArray")
