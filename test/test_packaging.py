@@ -108,13 +108,16 @@ def _make_sandbox(tmp_path: Path) -> tuple[Path, dict]:
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
-def test_makefile_records_the_event_msgs_choice_and_removes_an_old_copy(tmp_path):
+def test_makefile_records_which_copies_it_builds_and_removes_an_old_copy(tmp_path):
     root, env = _make_sandbox(tmp_path)
+    (root / ".stamps" / "event-msgs-copy").touch()  # the stamp of a checkout set up before
     log = tmp_path / "colcon.log"
     make = lambda env: subprocess.run(["make", "setup"], cwd=root, env=env, capture_output=True, text=True,  # noqa: E731
                                       timeout=120)
+    copies = ["event_camera_msgs", "dvs_msgs", "prophesee_event_msgs", "vision_msgs"]
     assert make(env).returncode == 0
-    assert "test/interfaces/event_camera_msgs" in log.read_text()      # no real package: the copy is built
+    assert all(f"test/interfaces/{name} " in log.read_text() for name in copies)  # no real packages: copies
+    assert sorted(p.name for p in (root / ".stamps").glob("*-*")) == ["interface-copies-" + "+".join(copies)]
     assert make(env).returncode == 0 and len(log.read_text().splitlines()) == 1  # recorded: nothing to do
     # the copy as colcon would have installed it (CMake's manifest lists its files)
     installed = root / ".venv" / "lib" / "python3" / "event_camera_msgs" / "__init__.py"
@@ -130,8 +133,9 @@ def test_makefile_records_the_event_msgs_choice_and_removes_an_old_copy(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     runs = log.read_text().splitlines()
     assert len(runs) == 2 and "test/interfaces/event_camera_msgs" not in runs[1]
+    assert all(f"test/interfaces/{name} " in runs[1] for name in copies[1:])
     assert not installed.exists() and not (root / "build" / "event_camera_msgs").exists()
-    assert (root / ".stamps" / "event-msgs-real").exists() and not (root / ".stamps" / "event-msgs-copy").exists()
+    assert sorted(p.name for p in (root / ".stamps").glob("*-*")) == ["interface-copies-" + "+".join(copies[1:])]
 
 
 def test_environment_file_prepends_to_ament_prefix_path(tmp_path):
