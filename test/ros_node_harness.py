@@ -298,7 +298,7 @@ def evt3_packets(events_us: np.ndarray, width: int, height: int, offset_ns: int,
 def event_arrays(events: np.ndarray, width: int, height: int, mode: str, packet_ns: int = 1_000_000) -> list:
     """Legacy EventArray messages of event_input ``mode`` (dvs_msgs or prophesee_event_msgs) of
     ~``packet_ns`` each, one ``Event`` per event; ``events`` times are ROS time (ns), and so is each
-    event's ``ts``; the header stamp is the first event's time, as the ROS 1 era drivers did."""
+    event's ``ts``; the header stamp is the first event's time."""
     import importlib
 
     from fetrack_ros.ros.event_input import MESSAGE_TYPES, message_type
