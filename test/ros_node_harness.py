@@ -257,6 +257,15 @@ def offline_boxes(rgb, event_frames, box, **params) -> list:
 
 
 # ---------------------------------------------------------------------------- events
+def frame_stretch(cursor_us: int, n_frames: int) -> tuple[list[int], int]:
+    """Image stamps (us) of ``n_frames`` frames after ``cursor_us`` (frame k's window is
+    ``[t_k - 33 ms, t_k)``) and the cursor after them: 0.3 s later, so that consecutive stretches
+    of a test's stream never share events."""
+    start = cursor_us + FRAME_NS // 1000
+    return ([start + k * FRAME_NS // 1000 for k in range(n_frames)],
+            start + (n_frames + 1) * FRAME_NS // 1000 + 300_000)
+
+
 def frame_events(event_frame: np.ndarray, t0_us: int, t1_us: int, rng) -> np.ndarray:
     """One event per coloured pixel of an Event-AHU frame (red ON, blue OFF), times in [t0, t1) us.
 

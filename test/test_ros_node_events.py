@@ -8,7 +8,8 @@ import pytest
 pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
 
 from ros_node_harness import (BASE_PARAMS, FRAME_NS, Client, NodeProcess,  # noqa: E402
-                              evt3_packets, frame_events, load_sequence, offline_boxes)
+                              evt3_packets, frame_events, frame_stretch, load_sequence,
+                              offline_boxes)
 
 WIDTH, HEIGHT = 346, 260
 FRAME_US = FRAME_NS // 1000
@@ -42,9 +43,8 @@ class Stream:
     @classmethod
     def stretch(cls, n_frames: int) -> list[int]:
         """Sensor times (us) of ``n_frames`` image stamps; frame k's window is [t_k - 33 ms, t_k)."""
-        start = cls.cursor_us + FRAME_US
-        cls.cursor_us = start + (n_frames + 1) * FRAME_US + 300_000
-        return [start + k * FRAME_US for k in range(n_frames)]
+        stamps, cls.cursor_us = frame_stretch(cls.cursor_us, n_frames)
+        return stamps
 
     @classmethod
     def packets(cls, event_frame, t1_us: int, width=WIDTH, height=HEIGHT, encoding="evt3"):

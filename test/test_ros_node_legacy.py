@@ -12,7 +12,8 @@ import pytest
 pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
 
 from ros_node_harness import (BASE_PARAMS, FRAME_NS, NODE, Client, NodeProcess,  # noqa: E402
-                              event_arrays, frame_events, load_sequence, offline_boxes)
+                              event_arrays, frame_events, frame_stretch, load_sequence,
+                              offline_boxes)
 
 MODES = {"dvs_event_array": "dvs_msgs", "prophesee_event_array": "prophesee_event_msgs"}
 WIDTH, HEIGHT = 346, 260
@@ -56,9 +57,8 @@ class Stream:
     @classmethod
     def stretch(cls, n_frames: int) -> list[int]:
         """Image stamps (us) of ``n_frames`` frames; frame k's window is [t_k - 33 ms, t_k)."""
-        start = cls.cursor_us + FRAME_US
-        cls.cursor_us = start + (n_frames + 1) * FRAME_US + 300_000
-        return [start + k * FRAME_US for k in range(n_frames)]
+        stamps, cls.cursor_us = frame_stretch(cls.cursor_us, n_frames)
+        return stamps
 
     @classmethod
     def events(cls, event_frame, t1_us: int) -> np.ndarray:
