@@ -187,3 +187,16 @@ def test_a_window_the_buffer_partly_evicted_is_incomplete():
     frames = assembler.release(0.0)
     assert [f.complete for f in frames] == [False, False, False, True]
     assert assembler.take_counts()["images.events_evicted"] == 3
+
+
+def test_images_lost_before_the_node_are_estimated_from_stamp_gaps():
+    assembler = FrameAssembler(policy=WindowPolicy(), sensor_hw=(48, 64))
+    stamps = [k * 33_333_333 for k in range(40)]
+    arrived = [s for k, s in enumerate(stamps) if k not in (20, 30, 31)]  # 3 lost in transport
+    for stamp in arrived:
+        assembler.add_image(stamp, stamp, 0.0)
+    assert assembler.take_counts()["images.missing"] == 3
+    jitter = FrameAssembler(policy=WindowPolicy(), sensor_hw=(48, 64))  # +-20 % jitter is no loss
+    for k, stamp in enumerate(stamps):
+        jitter.add_image(stamp, stamp + (k % 2) * 6_000_000, 0.0)
+    assert "images.missing" not in jitter.take_counts()

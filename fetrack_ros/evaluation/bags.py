@@ -47,7 +47,8 @@ IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
 PROBLEM_REASONS = ("events.bad_message", "events.malformed_packet", "events.unknown_encoding", "events.bad_geometry",
                    "events.decoder_error", "events.duplicate_packet", "events.lost_packets", "events.seq_reset",
                    "events.out_of_geometry", "events.implausible_time", "events.buffer_resets",
-                   "images.duplicate_stamp", "images.out_of_order_stamp", "images.time_jump_back")
+                   "images.duplicate_stamp", "images.out_of_order_stamp", "images.time_jump_back",
+                   "images.missing")
 
 
 def open_reader(path: str | Path) -> Reader:

@@ -31,6 +31,8 @@ REASONS = {
     "images.empty_event_window": "images whose event window held no events",
     "images.no_event_frame": "images without an event frame within event_frame_tolerance (blank frame used)",
     "images.event_size_mismatch": "event frames whose size/aspect differs from the RGB image (blank frame used)",
+    "images.missing": "images that never reached the node, estimated from gaps in the image stamps (lost in "
+                      "transport: see the README on QoS and the Fast DDS profile)",
     "images.duplicate_stamp": "images stamped like the previous image",
     "images.out_of_order_stamp": "images stamped before the previous image",
     "images.time_jump_back": "images stamped far before the previous one (bag loop): buffers reset",

@@ -15,7 +15,9 @@ for intake), at most ``BACKLOG_WAIT_FACTOR`` times as long: events that exist ar
 events that never come (camera stopped) cost only ``max_wait_s``. An image released
 incomplete says so (``AssembledFrame.complete``) and is counted (``images.incomplete_events``);
 so is one whose window the buffer's bounds had already partly evicted (``images.events_evicted``:
-the node fell behind a burst by more than ``event_buffer_span``).
+the node fell behind a burst by more than ``event_buffer_span``). Images that never arrived (lost
+by a best-effort transport) are estimated from the stamp intervals (``images.missing``): their
+events then fall into the next image's ``between_frames`` window.
 
 Counts (diagnostics reasons) accumulate in :meth:`FrameAssembler.take_counts`; messages worth a
 log line in :meth:`FrameAssembler.take_notices`.
@@ -23,7 +25,7 @@ log line in :meth:`FrameAssembler.take_notices`.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +42,10 @@ RAW_EVENT_AGE_S = 0.05
 TIME_JUMP_BACK_NS = 500_000_000
 #: With event messages still queued for intake, an image waits up to this many times max_wait.
 BACKLOG_WAIT_FACTOR = 4
+#: Image stamp intervals above this many frame periods (the median of the last PERIOD_SAMPLES)
+#: count the images missing in between (``images.missing``).
+MISSING_FACTOR = 1.5
+PERIOD_SAMPLES = 16
 
 
 @dataclass
@@ -86,6 +92,7 @@ class FrameAssembler:
         self._raw: list = []
         self._raw_since = 0.0
         self._previous_stamp: int | None = None
+        self._intervals: deque[int] = deque(maxlen=PERIOD_SAMPLES)  # recent image stamp intervals, ns
         self._counts: Counter = Counter()
         self._buffer_seen = (0, 0, 0, 0)
         self._notices: list[str] = []
@@ -224,6 +231,16 @@ class FrameAssembler:
             self._counts["events.decoded"] += len(events)
             self.buffer.append(events)
 
+    def _count_missing(self, interval_ns: int) -> None:
+        """Images lost before they reached us (a best-effort transport drops them unseen): a stamp
+        interval of k frame periods (the median of the recent ones) means k - 1 images missing."""
+        if len(self._intervals) >= PERIOD_SAMPLES // 2:
+            period = sorted(self._intervals)[len(self._intervals) // 2]
+            if interval_ns > MISSING_FACTOR * period:
+                self._counts["images.missing"] += round(interval_ns / period) - 1
+                return  # a gap is not a period sample
+        self._intervals.append(interval_ns)
+
     def _collect_counts(self) -> None:
         if self.decoding is not None:
             self._counts.update(self.decoding.counts)
@@ -239,6 +256,8 @@ class FrameAssembler:
 
     def _check_stamp_order(self, stamp: int) -> None:
         previous, self._previous_stamp = self._previous_stamp, stamp
+        if previous is not None and stamp > previous:
+            self._count_missing(stamp - previous)
         if previous is None or stamp > previous:
             return
         if stamp == previous:
