@@ -84,12 +84,7 @@ def live_run(rate: float, width: int, height: int, burner: bool, inference: bool
             client.spin_until(lambda: camera.poll() is not None, 120.0, "the camera process to finish")
             sent = json.loads(out.read_text())
 
-        def accounted():
-            d = client.diagnostics
-            ended = int(d.get("tracks.published", 0)) + sum(int(v) for k, v in d.items() if k.startswith("dropped."))
-            return int(d.get("images.received", -1)) == ended and len(client.tracks) == int(d["tracks.published"])
-
-        client.spin_until(accounted, 60.0, "every image to be accounted")
+        client.spin_until(client.all_images_ended, 60.0, "every image to be accounted")
         d = dict(client.diagnostics)
     finally:
         client.close()

@@ -205,6 +205,15 @@ class Client:
                         f"/diagnostics {key} to satisfy the test (last: {self.diagnostics.get(key)!r})")
         return self.diagnostics[key]
 
+    def all_images_ended(self, images: int | None = None) -> bool:
+        """/diagnostics says every image received (``images`` of them, when given) ended as a
+        published Track or under a ``dropped.*`` reason, and every published Track reached us."""
+        d = self.diagnostics
+        received, published = int(d.get("images.received", -1)), int(d.get("tracks.published", 0))
+        ended = published + sum(int(v) for k, v in d.items() if k.startswith("dropped."))
+        return (received > 0 and ended == received and len(self.tracks) == published
+                and (images is None or received == images))
+
     def fresh_diagnostics(self, timeout: float = 20.0) -> dict:
         """Wait for the next /diagnostics message (counters published after this call)."""
         self.diagnostics = {}

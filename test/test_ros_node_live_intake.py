@@ -42,13 +42,7 @@ def test_every_track_carries_its_window_events_at_1khz_packets_on_a_busy_cpu(tmp
         assert camera.returncode == 0, stop_process(camera)
         sent = json.loads(sent_path.read_text())
 
-        def accounted():
-            d = client.diagnostics
-            received = int(d.get("images.received", -1))
-            ended = int(d.get("tracks.published", 0)) + sum(int(v) for k, v in d.items() if k.startswith("dropped."))
-            return received > 0 and ended == received and len(client.tracks) == int(d["tracks.published"])
-
-        client.spin_until(accounted, 60.0, "every received image to end as a Track or a named drop")
+        client.spin_until(client.all_images_ended, 60.0, "every received image to end as a Track or a named drop")
         diagnostics = dict(client.diagnostics)
     finally:
         client.close()
@@ -119,13 +113,9 @@ def test_replay_faster_than_real_time_keeps_every_window_complete(tmp_path, rate
             replayer.wait_for_subscribers(["/image", "/events"], timeout=30.0)
             replayer.play()
 
-        def accounted():
-            d = client.diagnostics
-            ended = int(d.get("tracks.published", 0)) + sum(int(v) for k, v in d.items() if k.startswith("dropped."))
-            return int(d.get("images.received", -1)) == images and ended == images
-
         try:
-            client.spin_until(accounted, 60.0, "every image to end as a Track or a named drop")
+            client.spin_until(lambda: client.all_images_ended(images), 60.0,
+                              "every image to end as a Track or a named drop")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; {images} images replayed; diagnostics {client.diagnostics}") from None
     finally:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .stamps import NS_PER_S
+from .stamps import NS_PER_S, stamp_to_ns
 
 #: encapsulation id -> (byte order, largest alignment)
 _ENCAPSULATIONS = {0: (">", 8), 1: ("<", 8), 6: (">", 4), 7: ("<", 4)}
@@ -49,9 +49,8 @@ class PacketRecord:
 
 def packet_record(msg) -> PacketRecord:
     """A :class:`PacketRecord` of an EventPacket message object (rclpy or rosbags)."""
-    stamp = msg.header.stamp
-    return PacketRecord(int(stamp.sec) * NS_PER_S + int(stamp.nanosec), int(msg.height), int(msg.width),
-                        int(msg.seq), int(msg.time_base), str(msg.encoding), msg.events)
+    return PacketRecord(stamp_to_ns(msg.header.stamp), int(msg.height), int(msg.width), int(msg.seq),
+                        int(msg.time_base), str(msg.encoding), msg.events)
 
 
 def parse_event_packet(raw) -> PacketRecord:

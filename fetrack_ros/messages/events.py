@@ -8,9 +8,9 @@ as an :class:`EventInputError` with a diagnostics reason.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from collections import Counter
+
+import numpy as np
 
 from ..events import EVENT_DTYPE, ClockOffsetEstimator, EventDecodeError, decode_legacy_arrays, make_decoder
 from .cdr import PacketRecord, packet_record
@@ -40,7 +40,7 @@ class EventDecoding:
     that lost, repeated and reordered packets are seen, and :attr:`stream_time_ns`, the image-clock
     time up to which the stream is known (an EVT3 packet advances it by its time words even when
     it holds no event: a quiet scene still completes windows). :attr:`counts` accumulates every
-    observation by diagnostics reason (see :data:`COUNTED`); skipped messages are returned as
+    observation by diagnostics reason; skipped messages are returned as
     errors instead. Counted: ``events.out_of_geometry`` (events outside the packet's geometry,
     dropped by the decoder), ``events.lost_packets`` (missing ``seq`` numbers), ``events.seq_reset``
     (``seq`` stepping back or jumping: a producer restart), ``events.implausible_time`` (header
@@ -58,7 +58,8 @@ class EventDecoding:
         self.mode = mode
         self.clock = ClockOffsetEstimator(fixed_offset_ns=None if clock == "header" else int(fixed_offset_ns))
         self._decoders: dict[tuple, object] = {}
-        self._last_seq: dict[tuple, tuple[int, int] | None] = {}  # key -> (seq, stamp); None: seq unused
+        self._last_seq: dict[tuple, tuple[int, int]] = {}  # stream key -> (seq, stamp ns) of its last packet
+        self._seq_unnumbered: set[tuple] = set()  # streams whose producer leaves seq constant
         self.geometry: tuple[int, int] | None = None  # (height, width) of the last message
         self.restart_backward_ns = int(restart_backward_ns)
         self.restarts = 0  # header stamps jumping back (bag loop, camera restart): decoders reset
@@ -107,6 +108,7 @@ class EventDecoding:
                 self.restarts += 1
                 self._decoders.clear()
                 self._last_seq.clear()
+                self._seq_unnumbered.clear()
                 self.clock.reset()
                 self.stream_time_ns = None
             if isinstance(msg, PacketRecord) and self._is_duplicate(key, msg):
@@ -121,25 +123,22 @@ class EventDecoding:
         return chunks, malformed, errors
 
     def _is_duplicate(self, key: tuple, packet: PacketRecord) -> bool:
-        """Track ``seq`` per stream: a repeat is a duplicate; gaps and resets are counted.
-
-        A producer that leaves ``seq`` constant (repeated seq with new stamps) is not judged."""
-        last = self._last_seq.get(key, ())
-        if last is None:
+        """Track ``seq`` per stream: a repeat (same seq and stamp) is a duplicate; gaps and resets
+        are counted. A producer that leaves ``seq`` constant (same seq, new stamps) is not judged."""
+        if key in self._seq_unnumbered:
             return False
-        self._last_seq[key] = (packet.seq, packet.stamp_ns)
-        if last == ():
-            return False
-        seq, stamp = last
-        if packet.seq == seq:
-            if packet.stamp_ns == stamp:
-                self._last_seq[key] = last
-                return True
-            self._last_seq[key] = None  # seq is not maintained by this producer
-        elif 0 < packet.seq - seq - 1 <= MAX_SEQ_GAP:
-            self.counts["events.lost_packets"] += packet.seq - seq - 1
-        elif packet.seq - seq != 1:
-            self.counts["events.seq_reset"] += 1
+        last, current = self._last_seq.get(key), (packet.seq, packet.stamp_ns)
+        if last == current:
+            return True
+        self._last_seq[key] = current
+        if last is not None:
+            gap = packet.seq - last[0]
+            if gap == 0:
+                self._seq_unnumbered.add(key)
+            elif 1 < gap <= MAX_SEQ_GAP + 1:
+                self.counts["events.lost_packets"] += gap - 1
+            elif gap != 1:
+                self.counts["events.seq_reset"] += 1
         return False
 
     def _decode_run(self, run, chunks: list, errors: list) -> int:

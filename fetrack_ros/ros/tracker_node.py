@@ -365,7 +365,8 @@ class TrackerNode(LifecycleNode):
         if held * 2 < self._buffer_peak:  # the buffer shrank after a burst: hand the memory back
             _return_freed_memory()
             self._buffer_peak = held
-        self._buffer_peak = max(self._buffer_peak, held)
+        else:
+            self._buffer_peak = max(self._buffer_peak, held)
 
     def _enqueue(self, job: AssembledFrame) -> None:
         with self._lock:

@@ -88,7 +88,7 @@ class FrameAssembler:
         self._sensor_hw = sensor_hw
         self.buffer = buffer if buffer is not None else EventBuffer(reset_backward_ns=TIME_JUMP_BACK_NS)
         self.max_wait_s = float(max_wait_s)
-        self._pending = PendingImages(max_wait_s if math.isfinite(max_wait_s) else 1e300, max_pending)
+        self._pending = PendingImages(max_wait_s, max_pending)
         self._raw: list = []
         self._raw_since = 0.0
         self._previous_stamp: int | None = None
@@ -117,11 +117,6 @@ class FrameAssembler:
     def __len__(self) -> int:
         """Images waiting."""
         return len(self._pending)
-
-    @property
-    def raw_waiting(self) -> int:
-        """Event messages received and not decoded yet."""
-        return len(self._raw)
 
     def needs_service(self, now_s: float) -> bool:
         """Whether :meth:`release` has work now (images wait, or a batch of messages is due)."""
@@ -165,11 +160,6 @@ class FrameAssembler:
         """The recording ended: every waiting image, with what was recorded for it."""
         self._decode()
         return [self._assemble(image) for image in self._pending.release(self._is_complete, 0.0, -math.inf)]
-
-    def drop_waiting(self) -> int:
-        """Forget the waiting images (and undecoded messages); returns how many images."""
-        self._raw.clear()
-        return len(self._pending.clear())
 
     def take_counts(self) -> Counter:
         """Counts by diagnostics reason since the last call."""
