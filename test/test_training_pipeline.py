@@ -104,6 +104,67 @@ def test_static_target_erases_only_the_targets_events():
         np.testing.assert_array_equal(erased.template_event, plain.template_event)
 
 
+def colour_clip() -> Clip:
+    """A red target on a green-blue gradient, with ON events everywhere: every channel and
+    both modalities carry something an augmentation could wrongly keep or destroy."""
+    base = square_clip()
+    rgb = np.zeros((120, 160, 3), np.uint8)
+    rgb[..., 1] = np.linspace(20, 220, 160, dtype=np.uint8)[None, :]
+    rgb[..., 2] = np.linspace(200, 40, 120, dtype=np.uint8)[:, None]
+    rgb[40:60, 60:80] = (230, 20, 20)
+    busy = np.full((120, 160, 3), (220, 30, 30), np.uint8)
+    return Clip("colour", base.boxes, lambda i: rgb, lambda i: busy)
+
+
+def test_grayscale_gives_equal_channels_with_the_luma_and_keeps_events():
+    settings = PairSettings(template_size=64, search_size=128, flip_prob=0.0, brightness_jitter=0.0)
+    for seed in range(3):
+        plain = sample_pair(colour_clip(), np.random.default_rng(seed), settings)
+        grey = sample_pair(colour_clip(), np.random.default_rng(seed), replace(settings, grayscale_prob=1.0))
+        for name in ("template_rgb", "search_rgb"):
+            out, src = getattr(grey, name).astype(int), getattr(plain, name).astype(np.float64)
+            assert (out[..., 0] == out[..., 1]).all() and (out[..., 1] == out[..., 2]).all()
+            luma = src @ np.array([0.299, 0.587, 0.114])
+            assert np.abs(out[..., 0] - luma).max() <= 1.0
+        np.testing.assert_array_equal(grey.search_event, plain.search_event)
+        np.testing.assert_array_equal(grey.search_box, plain.search_box)
+
+
+def test_contrast_jitter_flattens_rgb_within_its_range():
+    settings = PairSettings(template_size=64, search_size=128, flip_prob=0.0, brightness_jitter=0.0)
+    plain = sample_pair(colour_clip(), np.random.default_rng(0), settings)
+    stds = [sample_pair(colour_clip(), np.random.default_rng(seed),
+                        replace(settings, contrast_jitter=0.6)).search_rgb.std() for seed in range(12)]
+    # contrast in [0.4, 1] and gamma in [exp(-0.6), exp(0.6)]: flatter on average, never blank
+    assert np.median(stds) < plain.search_rgb.std() and min(stds) > 0.15 * plain.search_rgb.std()
+
+
+def test_modality_dropout_blanks_one_modality_of_the_whole_pair():
+    settings = PairSettings(template_size=64, search_size=128, flip_prob=0.0, brightness_jitter=0.0)
+    for seed in range(3):
+        plain = sample_pair(colour_clip(), np.random.default_rng(seed), settings)
+        no_rgb = sample_pair(colour_clip(), np.random.default_rng(seed), replace(settings, rgb_dropout_prob=1.0))
+        no_events = sample_pair(colour_clip(), np.random.default_rng(seed), replace(settings, event_dropout_prob=1.0))
+        for name in ("template_rgb", "search_rgb"):
+            assert np.ptp(getattr(no_rgb, name)) == 0
+        assert no_rgb.template_rgb.flat[0] == no_rgb.search_rgb.flat[0]
+        np.testing.assert_array_equal(no_rgb.search_event, plain.search_event)
+        assert (no_events.search_event == 255).all() and (no_events.template_event == 255).all()
+        np.testing.assert_array_equal(no_events.search_rgb, plain.search_rgb)
+    dropped = [np.ptp(sample_pair(colour_clip(), np.random.default_rng(seed),
+                                  replace(settings, rgb_dropout_prob=0.3)).search_rgb) == 0 for seed in range(200)]
+    assert 0.2 < np.mean(dropped) < 0.4
+
+
+def test_augmentation_settings_are_checked():
+    with pytest.raises(ValueError, match="grayscale_prob"):
+        PairSettings(grayscale_prob=1.5)
+    with pytest.raises(ValueError, match="one modality stays"):
+        PairSettings(rgb_dropout_prob=0.6, event_dropout_prob=0.6)
+    with pytest.raises(ConfigError, match="contrast_jitter"):
+        TrainConfig.from_dict({"data": {"pairs": {"contrast_jitter": 1.0}}})
+
+
 def test_template_is_never_after_the_search_frame():
     clip = square_clip(n=30)
     for seed in range(20):

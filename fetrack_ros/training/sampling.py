@@ -21,6 +21,7 @@ import numpy as np
 
 from ..events import render_ahu
 from ..tracking.crop import crop_geometry, crop_patch
+from .dvs import LUMA
 
 
 @dataclass
@@ -115,6 +116,16 @@ class PairSettings:
     (events untouched); ``flip_prob``: horizontal flip of the whole pair; ``static_target_prob``:
     erase the target's events in the search crop (a target that stopped while other things
     move), so that the network must find it by appearance and not follow the busiest events.
+
+    Transfer to real cameras (all 0 by default; each draws random numbers only when enabled):
+
+    - ``grayscale_prob``: both RGB crops become grey (Rec. 601 luma in all three channels), as a
+      monochrome DAVIS346 APS camera delivers them;
+    - ``contrast_jitter``: RGB contrast around the crop's mean scaled by ``U(1-j, 1)`` per pair
+      (real APS frames are flat), then a gamma ``exp(U(-j, j))``;
+    - ``rgb_dropout_prob`` / ``event_dropout_prob``: the pair's RGB crops become one flat grey
+      level, or its event crops blank (the Event-AHU background, no events): modality dropout, so
+      that each input alone carries the track. At most one of the two per pair.
     """
 
     template_size: int = 128
@@ -128,7 +139,21 @@ class PairSettings:
     brightness_jitter: float = 0.2
     flip_prob: float = 0.5
     static_target_prob: float = 0.0
+    grayscale_prob: float = 0.0
+    contrast_jitter: float = 0.0
+    rgb_dropout_prob: float = 0.0
+    event_dropout_prob: float = 0.0
     max_tries: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("static_target_prob", "grayscale_prob", "rgb_dropout_prob", "event_dropout_prob", "flip_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} is a probability in [0, 1], got {getattr(self, name)}")
+        if self.rgb_dropout_prob + self.event_dropout_prob > 1.0:
+            raise ValueError(f"rgb_dropout_prob + event_dropout_prob must be <= 1 (one modality stays), got "
+                             f"{self.rgb_dropout_prob} + {self.event_dropout_prob}")
+        if not 0.0 <= self.contrast_jitter < 1.0:
+            raise ValueError(f"contrast_jitter must be in [0, 1), got {self.contrast_jitter}")
 
 
 @dataclass
@@ -198,18 +223,59 @@ def _event_like(event_frame: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     return match_event_frame(event_frame, rgb.shape[:2])
 
 
+#: The Event-AHU rendering of "no event" (a white frame).
+_NO_EVENTS = 255
+_RGB_CROPS = ("template_rgb", "search_rgb")
+
+
+def to_grayscale(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W, 3) uint8 with the luma in every channel."""
+    luma = rgb.astype(np.float32) @ LUMA
+    return np.repeat((luma + 0.5).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def flatten_contrast(rgb: np.ndarray, contrast: float, gamma: float) -> np.ndarray:
+    """(H, W, 3) uint8: contrast around the crop mean scaled by ``contrast``, then ``x ** gamma`` on [0, 1]."""
+    x = rgb.astype(np.float32) / 255.0
+    x = x.mean() + (x - x.mean()) * contrast
+    return (255.0 * np.clip(x, 0.0, 1.0) ** gamma + 0.5).astype(np.uint8)
+
+
+def _transfer_augment(pair: Pair, rng: np.random.Generator, s: PairSettings) -> None:
+    """The real-camera augmentations of :class:`PairSettings`, in place on ``pair``."""
+    if s.grayscale_prob > 0 and rng.random() < s.grayscale_prob:
+        for name in _RGB_CROPS:
+            setattr(pair, name, to_grayscale(getattr(pair, name)))
+    if s.contrast_jitter > 0:
+        contrast = rng.uniform(1.0 - s.contrast_jitter, 1.0)
+        gamma = float(np.exp(rng.uniform(-s.contrast_jitter, s.contrast_jitter)))
+        for name in _RGB_CROPS:
+            setattr(pair, name, flatten_contrast(getattr(pair, name), contrast, gamma))
+    if s.rgb_dropout_prob + s.event_dropout_prob > 0:
+        draw = rng.random()
+        if draw < s.rgb_dropout_prob:
+            level = int(rng.integers(0, 256))
+            for name in _RGB_CROPS:
+                getattr(pair, name)[:] = level
+        elif draw < s.rgb_dropout_prob + s.event_dropout_prob:
+            pair.template_event[:] = _NO_EVENTS
+            pair.search_event[:] = _NO_EVENTS
+
+
 def augment(pair: Pair, rng: np.random.Generator, s: PairSettings) -> Pair:
-    """Joint horizontal flip, per-crop RGB brightness jitter, erased target events (see PairSettings)."""
+    """Joint horizontal flip, per-crop RGB brightness jitter, erased target events and the
+    real-camera augmentations (see PairSettings)."""
     if s.static_target_prob > 0 and rng.random() < s.static_target_prob:
         size = pair.search_event.shape[0]
         cx, cy, w, h = pair.search_box * size
         x0, y0 = max(0, int(np.floor(cx - w / 2))), max(0, int(np.floor(cy - h / 2)))
         x1, y1 = min(size, int(np.ceil(cx + w / 2))), min(size, int(np.ceil(cy + h / 2)))
-        pair.search_event[y0:y1, x0:x1] = 255  # the Event-AHU background (the crop is the pair's own)
+        pair.search_event[y0:y1, x0:x1] = _NO_EVENTS  # (the crop is the pair's own)
     if s.brightness_jitter > 0:
-        for name in ("template_rgb", "search_rgb"):
+        for name in _RGB_CROPS:
             gain = rng.uniform(1 - s.brightness_jitter, 1 + s.brightness_jitter)
             setattr(pair, name, np.clip(getattr(pair, name) * gain, 0, 255).astype(np.uint8))
+    _transfer_augment(pair, rng, s)
     if rng.random() < s.flip_prob:
         for name in ("template_rgb", "template_event", "search_rgb", "search_event"):
             setattr(pair, name, np.ascontiguousarray(getattr(pair, name)[:, ::-1]))
