@@ -2,14 +2,17 @@
 
 Numerical fixtures generated from public reference code (``test/fixtures/README.md``) are
 resolved file by file by :func:`fixture_paths.find_fixture`: the repository's copy, else
-``../shared/fixtures``. A test that needs a file found in neither place (one of the large ones
-kept out of the repository) is skipped, naming the file and where it was looked for.
+``../shared/fixtures`` (or the folder ``FETRACK_SHARED_FIXTURES`` names). A test that needs a
+file found in neither place (one of the large ones kept out of the repository) is skipped,
+naming the file and where it was looked for. The large event streams are resolved by
+:meth:`FixtureFolder.stream`: the full file where present, else the first packets kept in the
+repository, so that their tests run everywhere.
 """
 from pathlib import Path
 
 import pytest
 
-from fixture_paths import SHARED_FIXTURES, VENDORED_FIXTURES, find_fixture
+from fixture_paths import SHARED_FIXTURES, SHARED_FIXTURES_ENV, VENDORED_FIXTURES, find_fixture, find_stream
 
 
 class FixtureFolder:
@@ -19,12 +22,23 @@ class FixtureFolder:
     def __init__(self, folder: str) -> None:
         self.folder = folder
 
+    def _missing(self, name: str) -> None:
+        shared = (f"{SHARED_FIXTURES / self.folder}" if SHARED_FIXTURES is not None
+                  else f"no shared folder ({SHARED_FIXTURES_ENV} is empty)")
+        pytest.skip(f"fixture {self.folder}/{name} not found in {VENDORED_FIXTURES / self.folder} or "
+                    f"{shared} (a large file kept out of the repository; see test/fixtures/README.md)")
+
     def __truediv__(self, name: str) -> Path:
         path = find_fixture(self.folder, name)
         if path is None:
-            pytest.skip(f"fixture {self.folder}/{name} not found in {VENDORED_FIXTURES / self.folder} or "
-                        f"{SHARED_FIXTURES / self.folder} (a large file kept out of the repository; "
-                        "see test/fixtures/README.md)")
+            self._missing(name)
+        return path
+
+    def stream(self, name: str) -> Path:
+        """The full stream ``name.npz`` where present, else the repository's ``name.head.npz``."""
+        path = find_stream(self.folder, name)
+        if path is None:
+            self._missing(f"{name}.npz")
         return path
 
 

@@ -122,7 +122,7 @@ def test_clock_offset_on_fixture_packets(evt3_fixtures):
     first event can be much later than its start (packets that begin in a gap), which would
     make the observed offset too small.
     """
-    d = np.load(evt3_fixtures / "evt3_stream.npz", allow_pickle=False)
+    d = np.load(evt3_fixtures.stream("evt3_stream"), allow_pickle=False)
     data, offsets = d["bytes"], d["packet_offsets"]
     decoder = Evt3Decoder(int(d["width"]), int(d["height"]))
     est = ClockOffsetEstimator()

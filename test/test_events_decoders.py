@@ -10,7 +10,7 @@ from fetrack_ros.events import (EVENT_DTYPE, EventDecodeError, EventPacketDecode
 
 
 def test_mono_stream_equals_reference_decoder(evt3_fixtures):
-    d = np.load(evt3_fixtures / "mono_stream.npz", allow_pickle=False)
+    d = np.load(evt3_fixtures.stream("mono_stream"), allow_pickle=False)
     data, offsets = d["bytes"], d["packet_offsets"]
     packet_decoder = EventPacketDecoder()
     parts = [packet_decoder.decode("mono", int(d["width"]), int(d["height"]), int(d["time_base"][k]),
