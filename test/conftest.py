@@ -49,6 +49,42 @@ def official_fixtures() -> FixtureFolder:
 
 
 @pytest.fixture(scope="session")
+def femamba_depth2() -> dict:
+    """The dict of ``official/femamba_depth2.pt``: the file where present, else rebuilt from the
+    repository's ``femamba_depth2.extract.npz`` (bit for bit the same weights, inputs and small
+    outputs; no ``outputs["backbone_feat"]``, no ``intermediates``: tests of those use the file)."""
+    import torch
+
+    full = find_fixture("official", "femamba_depth2.pt")
+    if full is not None:
+        return torch.load(full, weights_only=True)
+    return _depth2_module().rebuild(find_fixture("official", "femamba_depth2.extract.npz"))
+
+
+@pytest.fixture(scope="session")
+def femamba_depth2_path(femamba_depth2, tmp_path_factory) -> Path:
+    """A ``femamba_depth2.pt`` on disk: the file where present, else the rebuilt dict saved."""
+    import torch
+
+    full = find_fixture("official", "femamba_depth2.pt")
+    if full is not None:
+        return full
+    path = tmp_path_factory.mktemp("rebuilt") / "femamba_depth2.pt"
+    torch.save(femamba_depth2, path)
+    return path
+
+
+def _depth2_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("femamba_depth2_rebuild",
+                                                  VENDORED_FIXTURES / "femamba_depth2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
 def evt3_fixtures() -> FixtureFolder:
     """EVT3/mono streams decoded by the real event_camera_py / event_camera_codecs."""
     return FixtureFolder("evt3")

@@ -175,7 +175,7 @@ def test_cli_bag_options_reach_the_source(tmp_path):
     assert len(seq) == 2 and seq.gt_xywh is None
 
 
-def test_dataset_evaluation_reproduces_the_reference_tracker(official_fixtures, tmp_path):
+def test_dataset_evaluation_reproduces_the_reference_tracker(official_fixtures, femamba_depth2_path, tmp_path):
     """The whole path (PNG folder -> source -> Tracker with the fixture weights -> result files)
     gives the reference tracker's boxes (template update off, as the reference has none)."""
     n = 10  # the first frames suffice: the reference's boxes do not depend on later frames
@@ -190,7 +190,7 @@ def test_dataset_evaluation_reproduces_the_reference_tracker(official_fixtures, 
                                                      for row in data["gt_xywh"][:n]))
     options = RunOptions(out_dir=tmp_path / "out", write_bags=False, torch_threads=1,
                          params=TrackerParams(template_update_threshold=1.0),
-                         model=ModelSpec("vim_s", str(official_fixtures / "femamba_depth2.pt"), (("depth", 2),)))
+                         model=ModelSpec("vim_s", str(femamba_depth2_path), (("depth", 2),)))
     result = run_evaluation(datasets.open_dataset(tmp_path / "data", "coesot"), options, progress=False,
                             log=lambda s: None)
     reference = np.array(expected["variants"]["a"]["target_bbox_all_frames_xywh"][:n])

@@ -7,8 +7,8 @@ from fetrack_ros.model import build_model
 INPUTS = ("template_rgb", "template_event", "search_rgb", "search_event")
 
 
-def test_bf16_depth2_close_to_reference(official_fixtures):
-    fixture = torch.load(official_fixtures / "femamba_depth2.pt", weights_only=True)
+def test_bf16_depth2_close_to_reference(femamba_depth2):
+    fixture = femamba_depth2
     model = build_model("vim_s", depth=2, scan_backend="torch")
     model.load_state_dict(fixture["state_dict"])
     model.to(torch.bfloat16)

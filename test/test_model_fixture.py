@@ -1,4 +1,7 @@
-"""FEMamba against the numerical fixtures of the public reference (test/fixtures/official; the network file is ../shared only)."""
+"""FEMamba against the numerical fixtures of the public reference (test/fixtures/official).
+
+The full network file is in ../shared only: the tests of the backbone features and the
+intermediates need it; the checkpoint test runs on the weights rebuilt from the extract too."""
 import json
 
 import pytest
@@ -88,7 +91,7 @@ def test_full_vim_s_keys_shapes_and_parameter_count(official_fixtures):
     assert model.config.feat_size == 16
 
 
-def test_load_checkpoint_reads_fixture_dict(official_fixtures, fixture):
-    model = load_checkpoint(build_model("vim_s", depth=2), official_fixtures / "femamba_depth2.pt")
-    for key, value in fixture["state_dict"].items():
+def test_load_checkpoint_reads_fixture_dict(femamba_depth2, femamba_depth2_path):
+    model = load_checkpoint(build_model("vim_s", depth=2), femamba_depth2_path)
+    for key, value in femamba_depth2["state_dict"].items():
         assert torch.equal(model.state_dict()[key], value), key
