@@ -3,6 +3,9 @@
 Imaging conditions are what make events useful: a long exposure blurs fast motion, low light
 leaves a dark, noisy image, wrong exposure clips or crushes contrast. The event camera sees the
 same scene through :mod:`.dvs` unaffected by exposure and gain.
+
+A sequence may instead be rendered by a DAVIS346-like APS sensor (:mod:`.aps`: monochrome or dull
+colour, fixed-pattern noise, vignetting, low contrast, JPEG): :func:`expose_frame` picks the model.
 """
 from __future__ import annotations
 
@@ -70,3 +73,11 @@ def expose(light: np.ndarray, settings: CameraSettings, rng: np.random.Generator
     signal *= settings.gain
     np.clip(signal, 0.0, 1.0, out=signal)
     return (255.0 * signal ** (1 / 2.2) + 0.5).astype(np.uint8)
+
+
+def expose_frame(light: np.ndarray, settings: CameraSettings, rng: np.random.Generator, aps=None) -> np.ndarray:
+    """:func:`expose` through the RGB camera, or, when ``aps`` (an :class:`~.aps.ApsSensor`) is
+    given, through that APS sensor with the condition's gain."""
+    if aps is None:
+        return expose(light, settings, rng)
+    return aps.expose(light, settings.gain, rng)

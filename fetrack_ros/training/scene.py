@@ -14,6 +14,9 @@ import cv2
 import numpy as np
 
 TEXTURE_KINDS = ("noise", "stripes", "checker", "blobs")
+#: Textures with the statistics of natural images (power spectrum ~ 1/f^2), never drawn at random
+#: among :data:`TEXTURE_KINDS`: ask for them by name or through :func:`natural_texture`.
+NATURAL_TEXTURE_KINDS = ("dead_leaves", "pink_noise")
 
 
 # ----------------------------------------------------------------------------- textures
@@ -31,6 +34,98 @@ def random_palette(rng: np.random.Generator, n: int) -> np.ndarray:
     return (0.05 + 0.95 * rng.random((n, 3))).astype(np.float32)
 
 
+def dead_leaves_radii(rng: np.random.Generator, n: int, r_min: float, r_max: float, alpha: float = 3.0) -> np.ndarray:
+    """``n`` radii with density ``~ r^-alpha`` on ``[r_min, r_max]`` (inverse-CDF sampling;
+    ``alpha`` = 3 makes a scale-invariant dead-leaves image)."""
+    if not 0 < r_min <= r_max or alpha <= 1:
+        raise ValueError(f"dead leaves need 0 < r_min <= r_max and alpha > 1, got {r_min}, {r_max}, {alpha}")
+    k = 1.0 - alpha
+    u = rng.random(n)
+    return (r_min ** k + u * (r_max ** k - r_min ** k)) ** (1.0 / k)
+
+
+def dead_leaves(rng: np.random.Generator, h: int, w: int, colors: np.ndarray | None = None,
+                r_min: float = 1.5, r_max: float | None = None, alpha: float = 3.0,
+                coverage: float = 6.0) -> np.ndarray:
+    """A dead-leaves image (h, w, 3) float32: opaque discs with power-law radii (density
+    ``r^-alpha``) dropped one over another until the expected cover is ``coverage`` layers
+    (``exp(-coverage)`` of the pixels still show the first, random, fill). Disc colours: random
+    greys, or, with ``colors`` (n, 3), one of them scaled by a random brightness."""
+    r_max = float(r_max if r_max is not None else max(h, w) / 3.0)
+    r_max = max(r_max, r_min)
+    k = 1.0 - alpha
+    norm = (r_max ** k - r_min ** k) / k                               # integral of r^-alpha
+    mean_area = np.pi * (np.log(r_max / r_min) if alpha == 3.0
+                         else (r_max ** (3 - alpha) - r_min ** (3 - alpha)) / (3 - alpha)) / norm
+    n = int(min(200_000, np.ceil(coverage * h * w / mean_area)))
+    radii = dead_leaves_radii(rng, n, r_min, r_max, alpha)
+    cx, cy = rng.uniform(-r_max / 2, w + r_max / 2, n), rng.uniform(-r_max / 2, h + r_max / 2, n)
+    level = rng.random(n) ** 1.5                                      # more dark leaves than light
+    if colors is None:
+        rgb = np.repeat(level[:, None], 3, axis=1)
+    else:
+        colors = np.asarray(colors, np.float32).reshape(-1, 3)
+        rgb = colors[rng.integers(len(colors), size=n)] * (0.35 + 0.9 * level[:, None])
+    rgb = np.clip(0.03 + 0.94 * rgb, 0.0, 1.0)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = rgb[-1]
+    shift = 4                                                          # sub-pixel centres and radii
+    for x, y, r, c in zip((cx * 16).astype(np.int64), (cy * 16).astype(np.int64), (radii * 16).astype(np.int64), rgb):
+        cv2.circle(img, (int(x), int(y)), int(r), (float(c[0]), float(c[1]), float(c[2])), -1, cv2.LINE_8, shift)
+    return img
+
+
+def pink_noise(rng: np.random.Generator, h: int, w: int, channels: int = 1, exponent: float = 2.0) -> np.ndarray:
+    """Gaussian noise whose power spectrum falls as ``1/f^exponent`` (2: natural images), scaled
+    to [0, 1] (0.5th to 99.5th percentile); (h, w, channels) float32."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    f = np.sqrt(fx ** 2 + fy ** 2)
+    f[0, 0] = 1.0
+    amp = f ** (-exponent / 2)
+    amp[0, 0] = 0.0
+    out = np.empty((h, w, channels), np.float32)
+    for c in range(channels):
+        spec = np.fft.rfft2(rng.standard_normal((h, w))) * amp
+        field = np.fft.irfft2(spec, s=(h, w))
+        lo, hi = np.percentile(field, [0.5, 99.5])
+        out[..., c] = np.clip((field - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    return out
+
+
+def natural_texture(rng: np.random.Generator, h: int, w: int, kind: str | None = None,
+                    palette: np.ndarray | None = None, grey: bool | None = None) -> np.ndarray:
+    """A (h, w, 3) float32 texture in [0.02, 1] with natural-image statistics.
+
+    ``kind``: one of :data:`NATURAL_TEXTURE_KINDS` (random when None). ``grey`` (random, 50 %,
+    when None): grey levels only; else dull colours (``palette``'s colours, desaturated, or
+    random ones).
+    """
+    kind = kind or NATURAL_TEXTURE_KINDS[rng.integers(len(NATURAL_TEXTURE_KINDS))]
+    if grey is None:
+        grey = bool(rng.random() < 0.5)
+    if grey:
+        colors = None
+    else:
+        colors = random_palette(rng, 4) if palette is None else np.asarray(palette, np.float32).reshape(-1, 3)
+        luma = colors @ np.array([0.299, 0.587, 0.114], np.float32)
+        colors = luma[:, None] + rng.uniform(0.2, 0.6) * (colors - luma[:, None])  # dull colours
+    if kind == "dead_leaves":
+        tex = dead_leaves(rng, h, w, colors, r_min=1.5, r_max=max(4.0, min(h, w) * rng.uniform(0.15, 0.5)))
+    elif kind == "pink_noise":
+        level = pink_noise(rng, h, w, 1)
+        if colors is None:
+            tex = np.repeat(level, 3, axis=2)
+        else:
+            # Grey 1/f field tinted by a second, smoother colour field between two dull colours.
+            mix = pink_noise(rng, h, w, 1, exponent=3.0)
+            tint = colors[0] * (1 - mix) + colors[1 % len(colors)] * mix
+            tex = 0.03 + 0.9 * level * tint / max(float(tint.mean()), 1e-3)
+    else:
+        raise ValueError(f"natural texture kind must be one of {NATURAL_TEXTURE_KINDS}, got {kind!r}")
+    return np.clip(tex, 0.02, 1.0).astype(np.float32)
+
+
 def make_texture(rng: np.random.Generator, h: int, w: int, kind: str | None = None,
                  palette: np.ndarray | None = None) -> np.ndarray:
     """A (h, w, 3) float32 texture in [0.02, 1] made from 2-3 colours of ``palette``.
@@ -38,6 +133,8 @@ def make_texture(rng: np.random.Generator, h: int, w: int, kind: str | None = No
     ``kind``: one of :data:`TEXTURE_KINDS` (random when None). Textures have strong edges so that
     moving them produces events, and enough structure to be told apart from distractors.
     """
+    if kind in NATURAL_TEXTURE_KINDS:
+        return natural_texture(rng, h, w, kind, palette)
     kind = kind or TEXTURE_KINDS[rng.integers(len(TEXTURE_KINDS))]
     palette = random_palette(rng, 3) if palette is None else np.asarray(palette, np.float32)
     if kind == "noise":
@@ -168,6 +265,47 @@ class Crossing:
         return self.point + self.velocity * (t - self.t0)
 
 
+@dataclass(frozen=True)
+class WorldLocked:
+    """The view position (px) of a point fixed in the world (on the background): it moves only
+    with the camera's pan and zoom. ``anchor``: the point's offset (background px) from the
+    background's centre; the view centre sees ``camera(t)``, magnified by ``exp(zoom(t))``."""
+
+    anchor: np.ndarray
+    camera: Wobble
+    zoom: Wobble
+    view_center: np.ndarray     # (W / 2, H / 2)
+
+    @classmethod
+    def at(cls, point, t: float, camera: Wobble, zoom: Wobble, height: int, width: int) -> "WorldLocked":
+        """The world point seen at view position ``point`` at time ``t``."""
+        view_center = np.array([width / 2, height / 2], np.float64)
+        z = float(np.exp(zoom(t)[0]))
+        anchor = (np.asarray(point, np.float64) - view_center) / z + camera(t)
+        return cls(anchor, camera, zoom, view_center)
+
+    def __call__(self, t: float) -> np.ndarray:
+        return self.view_center + float(np.exp(self.zoom(t)[0])) * (self.anchor - self.camera(t))
+
+    @property
+    def max_speed(self) -> np.ndarray:
+        """Upper bound of the view speed per axis (px/s)."""
+        zmax = float(np.exp(np.abs(self.zoom.amp).sum()))
+        reach = np.abs(self.anchor) + np.abs(self.camera.amp).sum(0)
+        return zmax * (self.camera.max_speed + reach * float(self.zoom.max_speed[0]))
+
+
+@dataclass(frozen=True)
+class ZoomScale:
+    """1-D log size factor of a world-fixed object: the camera's log zoom relative to time ``t0``."""
+
+    zoom: Wobble
+    t0: float = 0.0
+
+    def __call__(self, t: float) -> np.ndarray:
+        return self.zoom(t) - self.zoom(self.t0)
+
+
 @dataclass
 class SceneObject:
     """A sprite with a centre trajectory (px) and a size trajectory (``size(t)`` -> (w, h) px)."""
@@ -175,7 +313,7 @@ class SceneObject:
     sprite: np.ndarray          # (h0, w0, 4) float32
     center: object              # callable t -> (2,) px
     base_size: np.ndarray       # (2,) w, h px at scale 1
-    log_scale: Wobble           # 1-D: log of the size factor
+    log_scale: Wobble           # 1-D: log of the size factor (or a ZoomScale)
 
     def box(self, t: float) -> np.ndarray:
         """``[x, y, w, h]`` float64 pixels (unclipped) at time ``t`` (seconds)."""
