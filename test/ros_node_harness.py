@@ -78,7 +78,7 @@ class NodeProcess:
         for name, value in params.items():
             args += ["-p", ros_arg(name, value)]
         self.proc = start_process(args, ready, timeout=timeout)
-        self.lines: list[str] = []
+        self.lines: list[str] = list(self.proc.startup_lines)
         self._drain = threading.Thread(target=self._read, daemon=True)
         self._drain.start()
 

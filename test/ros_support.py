@@ -25,7 +25,9 @@ def spin_until(executor, predicate: Callable[[], bool], timeout: float, what: st
 
 
 def start_process(args: list[str], ready_line: str, timeout: float = 30.0) -> subprocess.Popen:
-    """Start ``python args...`` with the repository on the path; wait for ``ready_line`` on stdout."""
+    """Start ``python args...`` with the repository on the path; wait for ``ready_line`` on stdout.
+
+    The lines read up to and including the ready line are kept as ``proc.startup_lines``."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
                PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, *args], cwd=REPO_ROOT, env=env, text=True,
@@ -38,6 +40,7 @@ def start_process(args: list[str], ready_line: str, timeout: float = 30.0) -> su
             break
         seen.append(line)
         if ready_line in line:
+            proc.startup_lines = seen
             return proc
     stop_process(proc)
     raise AssertionError(f"process {args} did not print {ready_line!r} within {timeout} s; output:\n"

@@ -38,21 +38,26 @@ def test_without_a_checkpoint_the_node_runs_the_packaged_default_model():
 
     packaged = default_checkpoint()
     assert packaged is not None, "the packaged default model resource/default_model.pt is missing"
-    # The node prints "tracker_node active: <model> from <checkpoint> on <device> (...)" once active.
+    # The node prints "tracker_node active: <model> from <checkpoint> on <device> (...)" once active,
+    # after one line on what the weights are (the model card stored in the packaged file).
     node = NodeProcess({"scan_backend": "torch", "cpu_threads": 1},
                        ready=f"from {packaged} on cpu (fp32, torch scan, 1 CPU thread)")
     try:
         assert node.alive()
+        model_lines = [line for line in node.lines if "model: " in line]
+        assert len(model_lines) == 1, node.output
+        assert "trained on synthetic" in model_lines[0] and "on real cameras:" in model_lines[0]
+        assert "docs/model_card.md" in model_lines[0]
     finally:
         node.stop()
 
 
 def test_no_checkpoint_and_no_packaged_model_is_a_clear_startup_error(monkeypatch):
-    from fetrack_ros.ros import model_loading
+    from fetrack_ros.model import checkpoint, loading
 
-    monkeypatch.setattr(model_loading, "default_checkpoint", lambda: None)
-    with pytest.raises(model_loading.StartupError, match="no checkpoint configured and no packaged default model"):
-        model_loading.load_model("auto", "")
+    monkeypatch.setattr(checkpoint, "default_checkpoint", lambda: None)
+    with pytest.raises(loading.ModelLoadError, match="no checkpoint configured and no packaged default model"):
+        loading.load_inference_model("auto", None)
 
 
 @pytest.fixture  # one /tracker_node at a time: a module-scoped one would answer the next test's queries

@@ -47,8 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="largest stamp difference when pairing event frames / ground truth with images")
 
     model = parser.add_argument_group("model and tracker")
-    model.add_argument("--model", default="vim_s", help="model config: vim_s (official) or vim_t")
-    model.add_argument("--checkpoint", type=Path, help="weights (.pth.tar / .pt); without it: random weights")
+    model.add_argument("--model", default="auto",
+                       help="auto (default): the architecture stored in the checkpoint; or a config name, vim_s "
+                            "(official) or vim_t, that the checkpoint must fit")
+    model.add_argument("--checkpoint", type=Path,
+                       help="weights (.pth.tar / .pt); default with --model auto: the packaged model; with a "
+                            "config name and no checkpoint the weights are random")
     model.add_argument("--depth", type=int, help="override the backbone depth (tests, smoke runs)")
     model.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     model.add_argument("--template-update-threshold", type=float,
@@ -138,14 +142,22 @@ def main(args: argparse.Namespace) -> int:
         print(f"fetrack eval: error: {exc}", file=sys.stderr)
         return 2
     overrides = (("depth", args.depth),) if args.depth is not None else ()
+    checkpoint = str(args.checkpoint) if args.checkpoint else None
+    try:
+        spec = ModelSpec(args.model, checkpoint, overrides, args.device)
+    except ValueError as exc:
+        print(f"fetrack eval: error: {exc}", file=sys.stderr)
+        return 2
     options = RunOptions(out_dir=args.out, params=params, write_bags=not args.no_bags, bag_storage=args.bag_storage,
-                         torch_threads=args.threads,
-                         model=ModelSpec(args.model, str(args.checkpoint) if args.checkpoint else None, overrides,
-                                         args.device))
-    if args.checkpoint is None and not args.live:
+                         torch_threads=args.threads, model=spec)
+    if args.checkpoint is None and args.model != "auto" and not args.live:
         print("fetrack eval: warning: no --checkpoint, the network has random weights", file=sys.stderr)
+    elif not args.live:
+        from ..model.loading import describe_weights
+        print(f"model: {describe_weights(checkpoint)}", file=sys.stderr)
     title = args.title or (f"{args.dataset} ({args.root})" if args.root else "bags")
-    errors: tuple = (SourceError, ValueError)
+    from ..model.loading import ModelLoadError
+    errors: tuple = (SourceError, ValueError, ModelLoadError)
     if args.live:
         try:  # the only ROS import of fetrack eval: the rest runs without ROS
             from ..ros.live_eval import LIVE_ERRORS

@@ -39,24 +39,40 @@ TRACKS_TOPIC = "/fetrack/track"
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """How to build the network in any process: config name, overrides, checkpoint, device."""
+    """How to build the network in any process: config name, overrides, checkpoint, device.
 
-    name: str = "vim_s"
+    With a checkpoint (or ``name`` ``"auto"``, whose default checkpoint is the packaged model) the
+    network comes from :func:`~fetrack_ros.model.loading.load_inference_model`, as in the node:
+    ``"auto"`` builds the architecture the checkpoint stores, a config name (``vim_s``, ``vim_t``)
+    must fit it; overrides are limited to ``depth`` and ``scan_backend``. A config name without a
+    checkpoint builds that network with any ``overrides`` and random weights (seeded: smoke tests
+    and benchmarks).
+    """
+
+    name: str = "auto"
     checkpoint: str | None = None
     overrides: tuple[tuple[str, object], ...] = ()
     device: str = "cpu"
 
+    def __post_init__(self) -> None:
+        extra = sorted(set(dict(self.overrides)) - {"depth", "scan_backend"})
+        if extra and (self.name == "auto" or self.checkpoint is not None):
+            raise ValueError(f"a network built for a checkpoint takes its architecture from it: it cannot "
+                             f"override {extra}")
+
     def build(self):
+        if self.name == "auto" or self.checkpoint is not None:
+            from ..model.loading import load_inference_model
+            overrides = dict(self.overrides)
+            return load_inference_model(self.name, self.checkpoint, depth=overrides.get("depth", 0),
+                                        device=self.device, scan_backend=overrides.get("scan_backend", "auto")).model
         import torch
 
-        from ..model import build_model, load_checkpoint
-        # Seeded so that runs without a checkpoint (smoke tests, benchmarks) are reproducible in
-        # every process; a checkpoint overwrites every weight anyway.
+        from ..model import build_model
+        # Seeded so that runs with random weights are reproducible in every process.
         with torch.random.fork_rng():
             torch.manual_seed(0)
             model = build_model(self.name, **dict(self.overrides))
-        if self.checkpoint is not None:
-            load_checkpoint(model, self.checkpoint)
         return model.to(self.device).eval()
 
 

@@ -78,6 +78,28 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
     return state_dict, config
 
 
+def read_extra(path) -> dict:
+    """The ``extra`` dict of this project's checkpoint files (training state, model card); ``{}``
+    for other files."""
+    obj = _load_object(Path(path))
+    extra = obj.get("extra") if isinstance(obj, Mapping) and "format" in obj else None
+    return dict(extra) if isinstance(extra, Mapping) else {}
+
+
+#: The fields of a model card stored in a checkpoint (``extra["model_card"]``), all plain strings.
+MODEL_CARD_FIELDS = ("name", "trained_on", "real_cameras", "card")
+
+
+def read_model_card(path) -> dict:
+    """What the weights in ``path`` are (``extra["model_card"]``: :data:`MODEL_CARD_FIELDS`), or ``{}``.
+
+    A card is plain text from a file that may not be ours: only known fields, as short strings."""
+    card = read_extra(path).get("model_card")
+    if not isinstance(card, Mapping):
+        return {}
+    return {key: " ".join(str(card[key]).split())[:300] for key in MODEL_CARD_FIELDS if key in card}
+
+
 def check_finite(state_dict: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
     """Refuse weights holding NaN or infinity: every frame tracked with them would fail."""
     for key, tensor in state_dict.items():

@@ -1,22 +1,28 @@
-"""Building the node's network from its parameters (no ROS): model, weights, device, precision.
+"""The network for inference, as the node and ``fetrack eval`` build it: model, weights, device,
+precision, and what the weights are (their model card).
 
-Every failure is a :class:`StartupError` whose message is one line saying what to change.
+Every failure is a :class:`ModelLoadError` whose message is one line saying what to change.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
-class StartupError(RuntimeError):
-    """The node cannot start with this configuration; ``str()`` is a one-line reason."""
+class ModelLoadError(RuntimeError):
+    """The network cannot be built with this configuration; ``str()`` is a one-line reason."""
 
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """``description``: architecture, file, device, precision, scan backend and threads;
+    ``provenance``: what the weights were trained on and what to expect of them (one line)."""
+
     model: object
     device: str
     backend: str       # the selective-scan implementation that will run (cuda, torch, reference)
     description: str
+    provenance: str
 
 
 _DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -30,24 +36,16 @@ def resolve_device(device: str) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise StartupError(f"device '{device}' requested but torch sees no CUDA device; use device 'cpu' or 'auto'")
+            raise ModelLoadError(f"device '{device}' requested but torch sees no CUDA device; use device 'cpu' or 'auto'")
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():
-            raise StartupError(f"device '{device}' requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+            raise ModelLoadError(f"device '{device}' requested but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device
 
 
-def default_checkpoint() -> str | None:
-    """The packaged default weights, when a packaged model is installed (else None)."""
-    from fetrack_ros.model import default_checkpoint as packaged
-
-    path = packaged()
-    return str(path) if path else None
-
-
-def load_model(model: str, checkpoint: str, depth: int = 0, device: str = "auto", precision: str = "fp32",
-               scan_backend: str = "auto", cpu_threads: int = 0) -> LoadedModel:
-    """``checkpoint``'s network with its weights, in eval mode.
+def load_inference_model(model: str, checkpoint: str | None, depth: int = 0, device: str = "auto",
+                         precision: str = "fp32", scan_backend: str = "auto", cpu_threads: int = 0) -> LoadedModel:
+    """``checkpoint``'s network with its weights, in eval mode (no checkpoint: the packaged model).
 
     ``model`` ``"auto"`` builds the network the checkpoint describes (its stored config, or one
     inferred from its weights); a name (``vim_s``, ``vim_t``) with ``depth`` (0 = the config's own)
@@ -59,44 +57,75 @@ def load_model(model: str, checkpoint: str, depth: int = 0, device: str = "auto"
     if cpu_threads > 0:
         torch.set_num_threads(int(cpu_threads))
 
-    from fetrack_ros.model import build_model, load_checkpoint
-    from fetrack_ros.model import load_model as load_described_model
+    from .checkpoint import default_checkpoint, load_checkpoint, load_model, read_model_card
+    from .femamba import build_model
 
-    path = checkpoint or default_checkpoint()
+    packaged = default_checkpoint()
+    path = checkpoint or (str(packaged) if packaged else None)
     if not path:
-        raise StartupError("no checkpoint configured and no packaged default model is installed: set the "
-                           "'checkpoint' parameter to a weights file")
+        raise ModelLoadError("no checkpoint configured and no packaged default model is installed: set the "
+                             "'checkpoint' parameter to a weights file")
     device = resolve_device(device)
     if precision != "fp32" and not device.startswith("cuda"):
-        raise StartupError(f"precision '{precision}' needs a cuda device (device resolved to '{device}'); use fp32")
+        raise ModelLoadError(f"precision '{precision}' needs a cuda device (device resolved to '{device}'); use fp32")
     overrides = {"scan_backend": scan_backend}
     if depth:
         overrides["depth"] = int(depth)
     try:
         if model == "auto":
-            net = load_described_model(path, **overrides)
+            net = load_model(path, **overrides)
         else:
             net = load_checkpoint(build_model(model, **overrides), path)
+        card = read_model_card(path)
     except FileNotFoundError:
-        raise StartupError(f"checkpoint '{path}' does not exist") from None
+        raise ModelLoadError(f"checkpoint '{path}' does not exist") from None
     except Exception as exc:  # unpickling, zip, shape and key errors: all mean "wrong file"
-        hint = (" (do 'model' and 'model_depth' match the checkpoint?)"
+        hint = (" (do 'model' and 'model_depth' match the checkpoint? model 'auto' builds the network it stores)"
                 if any(s in str(exc) for s in ("does not fit", "Missing key", "size mismatch")) else "")
-        raise StartupError(f"checkpoint '{path}' cannot be loaded into model '{model}'"
-                           f"{f' depth {depth}' if depth else ''}{hint}: {_one_line(exc)}") from None
-    from fetrack_ros.model.ops import resolve_backend
+        raise ModelLoadError(f"checkpoint '{path}' cannot be loaded into model '{model}'"
+                             f"{f' depth {depth}' if depth else ''}{hint}: {_one_line(exc)}") from None
+    from .ops import resolve_backend
 
     try:
         backend = resolve_backend(scan_backend, torch.device(device))
     except ValueError as exc:
-        raise StartupError(str(exc)) from None
+        raise ModelLoadError(str(exc)) from None
     net = net.to(device=device, dtype=getattr(torch, _DTYPES[precision])).eval()
     config = getattr(net, "config", None)
     name = f"{config.name} depth {config.depth}" if config is not None else model
     count = torch.get_num_threads()
     threads = f", {count} CPU thread{'s' if count != 1 else ''}" if device == "cpu" else ""
     description = f"{name} from {path} on {device} ({precision}, {backend} scan{threads})"
-    return LoadedModel(net, device, backend, description)
+    is_packaged = packaged is not None and Path(path).resolve() == packaged.resolve()
+    return LoadedModel(net, device, backend, description, provenance(card, is_packaged))
+
+
+def describe_weights(checkpoint: str | None) -> str:
+    """The provenance line of ``checkpoint`` (None: the packaged model) without building the network."""
+    from .checkpoint import default_checkpoint, read_model_card
+
+    packaged = default_checkpoint()
+    path = checkpoint or (str(packaged) if packaged else None)
+    if path is None:
+        return "no checkpoint and no packaged model"
+    try:
+        card = read_model_card(path)
+    except (OSError, ValueError):
+        return f"{path} (unreadable; loading it will say why)"
+    return provenance(card, packaged is not None and Path(path).resolve() == packaged.resolve())
+
+
+def provenance(card: dict, packaged: bool) -> str:
+    """One line on what a checkpoint's weights are, from its model card (``read_model_card``)."""
+    if not card:
+        return ("weights without a model card: what they were trained on is unknown"
+                + (" (the packaged model file was replaced?)" if packaged else ""))
+    line = f"{card.get('name', 'unnamed model')}, trained on {card.get('trained_on', 'unknown data')}"
+    if packaged and card.get("real_cameras"):
+        line += f"; on real cameras: {card['real_cameras']}"
+    if card.get("card"):
+        line += f" (model card: {card['card']})"
+    return line
 
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:

@@ -4,5 +4,5 @@ The tracker node: :mod:`.tracker_node` (lifecycle node, threads, services, publi
 :mod:`.parameters` (declarations, validation, params YAML), :mod:`.qos`, :mod:`.event_input` (the
 event message classes; their decoding, like the image conversions, is ROS-free in
 :mod:`fetrack_ros.messages`; pairing images with their events is :mod:`fetrack_ros.sync`), :mod:`.diagnostics`,
-:mod:`.annotate` (debug image) and :mod:`.model_loading`.
+:mod:`.annotate` (debug image); the network comes from :mod:`fetrack_ros.model.loading`.
 """

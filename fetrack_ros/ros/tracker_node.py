@@ -46,6 +46,7 @@ from fetrack_ros.events import EventBuffer, RenderStats, WindowPolicy, render_ah
 from fetrack_ros.messages import (EventDecoding, ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image,
                                   stamp_to_ns)
 from fetrack_ros.messages.cdr import CdrError, parse_event_packet
+from fetrack_ros.model.loading import ModelLoadError, load_inference_model
 from fetrack_ros.msg import Track
 from fetrack_ros.srv import SetTarget
 from fetrack_ros.sync import TIME_JUMP_BACK_NS, AssembledFrame, EventFrameMatcher, FrameAssembler
@@ -56,11 +57,15 @@ from . import parameters as P
 from .annotate import annotate
 from .diagnostics import Diagnostics, to_diagnostic_array
 from .event_input import MissingPackageError, message_type
-from .model_loading import StartupError, load_model
 from .qos import qos_from_parameters
 
 NODE_NAME = "tracker_node"
 READY_LINE = "tracker_node active"
+
+
+class StartupError(RuntimeError):
+    """The node cannot start with its parameters; ``str()`` is a one-line reason."""
+
 #: Most event messages taken from the subscription's queue per wake-up; more left queued is a
 #: backlog (images then wait longer for their events, see fetrack_ros.sync).
 INTAKE_BUDGET = 2000
@@ -135,7 +140,7 @@ class TrackerNode(LifecycleNode):
     def on_configure(self, state) -> TransitionCallbackReturn:
         try:
             self._configure()
-        except (StartupError, MissingPackageError) as exc:
+        except (StartupError, ModelLoadError, MissingPackageError) as exc:
             self.configure_error = str(exc)
             self.get_logger().error(f"cannot start: {exc}")
             self._destroy_entities()
@@ -156,12 +161,14 @@ class TrackerNode(LifecycleNode):
         self._publish_debug = values["publish_debug_image"]
         self._mode = values["event_input"]
         event_type = message_type(self._mode) if self._mode != "event_frames" else Image
-        loaded = load_model(values["model"], values["checkpoint"], values["model_depth"], values["device"],
-                            values["precision"], values["scan_backend"], values["cpu_threads"])
+        loaded = load_inference_model(values["model"], values["checkpoint"] or None, values["model_depth"],
+                                      values["device"], values["precision"], values["scan_backend"],
+                                      values["cpu_threads"])
+        self.get_logger().info(f"model: {loaded.provenance}")
         self._tracker = Tracker(loaded.model, self._tracker_params)
         self._tracking = False
-        self.diag.info.update({"model": loaded.description, "device": loaded.device,
-                               "backend": loaded.backend, "event_input": self._mode})
+        self.diag.info.update({"model": loaded.description, "weights": loaded.provenance,
+                               "device": loaded.device, "backend": loaded.backend, "event_input": self._mode})
         box = P.initial_box(values["initial_box"])
         self._target: TargetRequest | None = TargetRequest(box, 0) if box else None
         self._reset_requested = False

@@ -27,7 +27,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..model import ModelConfig, build_model, load_checkpoint, read_checkpoint, save_checkpoint
+from ..model import ModelConfig, build_model, load_checkpoint, read_checkpoint, read_extra, save_checkpoint
 from ..tracking.normalize import PatchNormalizer
 from .config import TrainConfig
 from .curves import plot_history
@@ -179,7 +179,7 @@ def read_training_state(path: Path, model: nn.Module) -> dict:
         raise ValueError(f"checkpoint {path} holds model config {stored and stored.to_dict()}, but this training "
                          f"config builds {model.config.to_dict()}; resume with the config it was trained with")
     model.load_state_dict(state_dict)
-    extra = torch.load(path, map_location="cpu", weights_only=True).get("extra", {})
+    extra = read_extra(path)
     missing = [k for k in ("epoch", "optimizer", "scheduler") if k not in extra]
     if missing:
         raise ValueError(f"{path} is a model checkpoint without training state {missing}: it cannot be resumed "
