@@ -30,10 +30,10 @@ def single_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def fixture_data(official_fixtures):
+def fixture_data(official_fixtures, femamba_depth2):
     expected = json.loads((official_fixtures / "tracker_expected.json").read_text())
     sequence = dict(np.load(official_fixtures / "tracker_sequence.npz"))
-    state = torch.load(official_fixtures / "femamba_depth2.pt", weights_only=True)["state_dict"]
+    state = femamba_depth2["state_dict"]
     return expected, sequence, state
 
 
