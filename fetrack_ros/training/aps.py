@@ -58,7 +58,8 @@ class ApsConfig:
     - ``mono_prob``: probability that an APS sequence is monochrome (else dull colour).
     - ``saturation``: dull colour: fraction of the chroma kept (0 = grey).
     - ``colour_cast``: dull colour: max ``|log|`` of each channel's gain (a colour cast).
-    - ``brightness``: fraction of the light collected (aperture, exposure): < 1 gives dark frames.
+    - ``brightness``: fraction of the light collected (aperture, exposure): < 1 gives dark frames,
+      > 1 clips the brightest parts (as a sky in a street scene).
     - ``dark_prob`` / ``dark_light``: probability of dark (low-light) operation and the fraction
       of the light that reaches the sensor then; the gain makes up for it, amplifying the noise.
     - ``read_noise`` / ``shot_noise``: temporal noise std ``sqrt(read^2 + shot^2 * signal)``
@@ -78,7 +79,7 @@ class ApsConfig:
     mono_prob: float = 0.8
     saturation: tuple[float, float] = (0.1, 0.5)
     colour_cast: float = 0.15
-    brightness: tuple[float, float] = (0.35, 1.0)
+    brightness: tuple[float, float] = (0.35, 1.6)
     dark_prob: float = 0.3
     dark_light: tuple[float, float] = (0.05, 0.3)
     read_noise: tuple[float, float] = (0.002, 0.008)
@@ -88,9 +89,9 @@ class ApsConfig:
     column_offset_fpn: tuple[float, float] = (0.0, 0.015)
     vignetting: tuple[float, float] = (0.0, 0.45)
     blur_sigma: tuple[float, float] = (0.0, 1.0)
-    veil: tuple[float, float] = (0.0, 0.3)
+    veil: tuple[float, float] = (0.0, 0.2)
     black_level: tuple[float, float] = (0.0, 0.03)
-    gamma: tuple[float, float] = (1.0, 1.6)
+    gamma: tuple[float, float] = (1.0, 1.3)
     jpeg_prob: float = 0.3
     jpeg_quality: tuple[float, float] = (40.0, 90.0)
 

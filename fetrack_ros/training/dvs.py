@@ -238,8 +238,8 @@ class DavisDvsConfig:
     prob: float = 0.0
     noise_rate_hz: tuple[float, float] = (0.002, 0.3)
     noise_on_fraction: tuple[float, float] = (0.5, 0.95)
-    hot_pixel_fraction: tuple[float, float] = (0.0, 1e-4)
-    hot_pixel_rate_hz: tuple[float, float] = (5.0, 50.0)
+    hot_pixel_fraction: tuple[float, float] = (0.0, 5e-5)
+    hot_pixel_rate_hz: tuple[float, float] = (3.0, 30.0)
 
     def __post_init__(self) -> None:
         what = "SimConfig.davis_dvs"

@@ -123,6 +123,12 @@ def natural_texture(rng: np.random.Generator, h: int, w: int, kind: str | None =
             tex = 0.03 + 0.9 * level * tint / max(float(tint.mean()), 1e-3)
     else:
         raise ValueError(f"natural texture kind must be one of {NATURAL_TEXTURE_KINDS}, got {kind!r}")
+    # Natural radiance is skewed (many dark surfaces, few bright ones) and unevenly lit: a power
+    # tone curve and a smooth multiplicative shading over a range of up to e^2 ~ 7x.
+    tex = np.clip(tex, 0.0, 1.0) ** rng.uniform(1.0, 2.2)
+    shading = np.exp(rng.uniform(0.3, 2.0) * (smooth_noise(rng, h, w, cell=max(8.0, min(h, w) / 2.0)) - 1.0))
+    tex = tex * shading
+    tex *= rng.uniform(0.7, 1.0) / max(float(np.percentile(tex, 99)), 1e-3)   # brightest 1 % near white
     return np.clip(tex, 0.02, 1.0).astype(np.float32)
 
 
