@@ -10,6 +10,8 @@
 4. Tracks the same RGB frames with OpenCV's CSRT (RGB only; done in step 1, on the frames that were
    simulated for the bags) as the reference point, and prints
    both tables, overall and split by RGB condition, with the paths of the plots and bags.
+5. Writes ``tracking.gif``: the first :data:`VIDEO_SEQUENCES` sequences (normal and degraded RGB
+   alternate), each RGB frame with the ground truth, the node's and CSRT's boxes, its event frame beside it.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import numpy as np
 from ..evaluation import metrics, report
 from ..evaluation.bags import (DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence)
 from ..evaluation.bagwriter import BagWriter
-from ..events import packetize
+from ..evaluation.video import TrackedClip, write_tracking_gif
+from ..events import packetize, render_ahu
 from ..model import default_checkpoint
 from ..training.simulator import SimConfig, SyntheticSequence, benchmark_sequences
 
@@ -33,6 +36,8 @@ from ..training.simulator import SimConfig, SyntheticSequence, benchmark_sequenc
 ROS_TIME_BASE_NS = 1_700_000_000 * 10**9
 #: The demo's own sub-folders of its output folder: input bags, the node's run, the CSRT run.
 DEMO_OUTPUTS = ("bags", "fetrack_live", "csrt")
+#: Sequences shown in the demo's video (the first ones: normal and degraded RGB alternate).
+VIDEO_SEQUENCES = 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,11 +134,13 @@ def main(args: argparse.Namespace) -> int:
     print(f"[demo] 1/3 simulating {len(sequences)} held-out sequences x {args.frames} frames "
           f"({sum(degraded.values())} with degraded RGB), writing them as bags to {out / 'bags'} and "
           f"tracking their RGB frames with OpenCV CSRT", flush=True)
-    bag_paths, csrt = [], {}
-    for s in sequences:  # simulated once: the bag and the CSRT baseline see the same frames
+    bag_paths, csrt, shown = [], {}, {}
+    for s in sequences:  # simulated once: the bag, the CSRT baseline and the video see the same frames
         frames = list(s.frames())
         bag_paths.append(write_sequence_bag(s, frames, out / "bags" / s.name))
         csrt[s.name] = track_csrt(frames)
+        if len(shown) < VIDEO_SEQUENCES:
+            shown[s.name] = frames
 
     print(f"[demo] 2/3 replaying the bags through tracker_node (checkpoint {checkpoint})", flush=True)
     bags = [BagSequence(p, rgb_topic=DEFAULT_RGB_TOPIC, event_topic=DEFAULT_EVENT_PACKET_TOPIC,
@@ -169,8 +176,14 @@ def main(args: argparse.Namespace) -> int:
               + _paired_sr_differences(node_results, csrt_results, degraded))
     (out / "demo.md").write_text("# fetrack_ros demo\n\n" + table + "\n" + paired)
     print("\n" + table + "\n" + paired)
+    video = write_tracking_gif(out / "tracking.gif", [
+        TrackedClip(name, [f.rgb for f in frames], [render_ahu(f.events, *f.rgb.shape[:2]) for f in frames],
+                    np.stack([f.gt_xywh for f in frames]),
+                    {"fetrack (node)": live["runs"][name].boxes, "CSRT": csrt[name][0]})
+        for name, frames in shown.items()], fps=15.0, step=2)   # 30 fps sequences in real time
     print(f"Per-sequence reports: {live['report']['markdown']}, {out / 'csrt' / 'report.md'}\n"
           f"Comparison plots: {', '.join(map(str, plots))}\n"
+          f"Video of the first {len(shown)} sequences (RGB with boxes | events): {video}\n"
           f"Input bags: {out / 'bags'}; the node's Track bags: {out / 'fetrack_live' / 'tracks'}\n"
           f"Replay one in RViz: fetrack replay {bag_paths[0]} (with the node running), "
           f"or open the Track bags in Foxglove.\nDone in {time.perf_counter() - started:.0f} s.")
