@@ -20,7 +20,6 @@ optional JPEG round trip.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -235,9 +234,3 @@ def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
     flag = cv2.IMREAD_COLOR if image.shape[2] == 3 else cv2.IMREAD_GRAYSCALE
     return cv2.imdecode(buf, flag).reshape(image.shape)
 
-
-def replace_config(config: ApsConfig, changes) -> ApsConfig:
-    """``config`` with ``changes`` (a mapping, or an :class:`ApsConfig` taken as is)."""
-    if isinstance(changes, ApsConfig):
-        return changes
-    return dataclasses.replace(config, **changes)
