@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.timing import median_seconds
-from fetrack_ros.evaluation import bags, datasets, synthetic
-from fetrack_ros.evaluation.bagwriter import BagWriter
+from fetrack_ros.data import bags, datasets, synthetic_folders as synthetic
+from fetrack_ros.data.bagwriter import BagWriter
 from fetrack_ros.evaluation.run import ModelSpec, track_sequence
 
 HEIGHT, WIDTH, N_FRAMES = 260, 346, 60

@@ -54,7 +54,7 @@ def _stream(n_frames: int, seed: int = 0):
 
 
 def _frames(n: int):
-    from fetrack_ros.evaluation.synthetic import make_frames
+    from fetrack_ros.data.synthetic_folders import make_frames
 
     rgb, _, gt = make_frames(n, HEIGHT, WIDTH)
     return rgb, gt
@@ -85,7 +85,7 @@ def _overhead(checkpoint: str, n_frames: int = 12) -> dict:
     import rclpy
     from rclpy.parameter import Parameter
 
-    from fetrack_ros.ros.tracker_node import TrackerNode
+    from fetrack_ros.node.tracker_node import TrackerNode
 
     windows, stamps = _stream(n_frames)
     rgb, _ = _frames(n_frames)

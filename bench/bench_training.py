@@ -21,7 +21,7 @@ import torch
 from bench.timing import median_seconds
 from fetrack_ros.training.config import TrainConfig
 from fetrack_ros.training.sampling import PairSampler, SyntheticSource
-from fetrack_ros.training.simulator import SimConfig, SyntheticSequence
+from fetrack_ros.simulation.simulator import SimConfig, SyntheticSequence
 
 FRAMES = 20
 BATCH = 16
@@ -53,7 +53,7 @@ def _simulator_rows() -> list[dict]:
         rows.append({"measurement": f"simulate 346x260 ({'RGB + events' if events else 'RGB only'})",
                      "median_ms": sec / FRAMES * 1e3, "rate": FRAMES / sec, "unit": "frames/s",
                      "detail": f"{np.median(counts):.0f} events/frame" if events else ""})
-    from fetrack_ros.training.event_path import through_evt3
+    from fetrack_ros.simulation.event_path import through_evt3
     seq = SyntheticSequence(7, SimConfig(num_frames=FRAMES))
     frame_events = [f.events for f in seq.frames()]
     sec = median_seconds(lambda: through_evt3(seq, frame_events), warmup=1, repeats=5)

@@ -42,7 +42,7 @@ class PacketSource:
     """Well-formed 1 ms EVT3 packets (1 M events/s on 346x260) and their serialized form."""
 
     def __init__(self, rng) -> None:
-        from fetrack_ros.evaluation.rostypes import EVENT_PACKET, get_typestore
+        from fetrack_ros.data.rostypes import EVENT_PACKET, get_typestore
 
         self.rng, self.typestore, self.msgtype = rng, get_typestore(), EVENT_PACKET
         self.t_us, self.seq = 1_000_000, 0

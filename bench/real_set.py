@@ -13,11 +13,11 @@ with pip (``pip download`` of the sdist; its Rust build fails without a toolchai
 crates, but pip keeps the unpacked sdist), checks its sha256, and writes one COESOT-layout sequence
 folder per target: ``<seq>/<seq>_aps/frame<N>.png`` (the target's frames only), ``<seq>/<seq>.aedat4``
 (the recording cut to those frames and their events) and ``<seq>/groundtruth.txt``, plus
-``list.txt``. :func:`fetrack_ros.evaluation.datasets.open_dataset` reads it with
+``list.txt``. :func:`fetrack_ros.data.datasets.open_dataset` reads it with
 ``events="aedat4"``, so the event frames are rendered from the real events as in ``fetrack eval``.
 
 ``eval`` tracks every sequence with the model (one torch thread) and with OpenCV CSRT
-(:func:`fetrack_ros.ros.demo_cli.track_csrt`), both on the same frames from the same first box,
+(:func:`fetrack_ros.cli.demo.track_csrt`), both on the same frames from the same first box,
 and writes ``reports/real_set.json`` and ``reports/real_set.md``: per-sequence SR (AUC) and PR@20,
 the means with bootstrap intervals over sequences, and the paired difference model - CSRT with
 its bootstrap interval.
@@ -218,8 +218,8 @@ def write_layout(out: Path, recording: Path, data: dict, max_frames: int | None 
     sets for tests), a recording cut to those frames with the events from the frame before its first
     frame (or ``LEAD_US`` before it) to its last frame, and its boxes. ``names`` picks sequences.
     """
-    from fetrack_ros.evaluation.groundtruth import write_boxes
-    from fetrack_ros.evaluation.synthetic import write_recording
+    from fetrack_ros.data.groundtruth import write_boxes
+    from fetrack_ros.data.synthetic_folders import write_recording
     from fetrack_ros.events import read_aedat4_events, read_aedat4_frame_times
     import cv2
 
@@ -269,7 +269,7 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 def open_set(out: Path) -> list:
     """The dataset folder ``write_layout`` wrote, as FolderSequences with events rendered from the recordings."""
-    from fetrack_ros.evaluation.datasets import open_dataset
+    from fetrack_ros.data.datasets import open_dataset
     return open_dataset(out, DATASET, events="aedat4")
 
 
@@ -338,7 +338,7 @@ def run_pair(sequences: list, tracker, log=lambda s: print(s, file=sys.stderr)) 
     same frames, both from the first ground-truth box. Returns boxes, scores and seconds per tracker."""
     from fetrack_ros.evaluation import metrics
     from fetrack_ros.evaluation.run import track_sequence
-    from fetrack_ros.ros.demo_cli import track_csrt
+    from fetrack_ros.cli.demo import track_csrt
     out = {"model": {}, "csrt": {}, "boxes": {}, "seconds": {"model": [], "csrt": [], "read": 0.0}}
     for seq in sequences:
         started = time.perf_counter()
@@ -410,7 +410,7 @@ def evaluate(out: Path, checkpoint: str, report_dir: Path, cache: Path = DEFAULT
     log(f"tracking {len(sequences)} sequences with {checkpoint} and CSRT")
     runs = run_pair(sequences, tracker, log)
     comparison = compare(runs["model"], runs["csrt"])
-    from fetrack_ros.evaluation.groundtruth import write_boxes
+    from fetrack_ros.data.groundtruth import write_boxes
     for name, boxes in runs["boxes"].items():
         for label, b in boxes.items():
             write_boxes(Path(out) / "results" / label / f"{name}.txt", b)

@@ -1,6 +1,6 @@
 """Test harness for the tracker node: the real node in its own process, a test client over DDS.
 
-- :class:`NodeProcess`: ``python -m fetrack_ros.ros.tracker_node`` with parameters, its output
+- :class:`NodeProcess`: ``python -m fetrack_ros.node.tracker_node`` with parameters, its output
   drained by a thread (a full pipe would block the node) and kept for failure messages;
 - :class:`Client`: an rclpy node that publishes images, event frames and EVT3 EventPackets (or
   legacy EventArrays), collects Tracks and /diagnostics, and calls the node's services and
@@ -74,7 +74,7 @@ class NodeProcess:
 
     def __init__(self, params: dict, extra_args: tuple = (), ready: str = "tracker_node active",
                  timeout: float = 90.0) -> None:
-        args = ["-m", "fetrack_ros.ros.tracker_node", "--ros-args", *extra_args]
+        args = ["-m", "fetrack_ros.node.tracker_node", "--ros-args", *extra_args]
         for name, value in params.items():
             args += ["-p", ros_arg(name, value)]
         self.proc = start_process(args, ready, timeout=timeout)
@@ -127,7 +127,7 @@ class Client:
             self.frame_pub = self.node.create_publisher(Image, "event_frames", qos)
             self.publishers.append(self.frame_pub)
         else:  # EventPacket, or the legacy EventArray of dvs_msgs / prophesee_event_msgs
-            from fetrack_ros.ros.event_input import message_type
+            from fetrack_ros.node.event_input import message_type
             self.event_pub = self.node.create_publisher(message_type(event_input), "events", qos)
             self.publishers.append(self.event_pub)
         self.tracks: list = []
@@ -319,7 +319,7 @@ def event_arrays(events: np.ndarray, width: int, height: int, mode: str, packet_
     event's ``ts``; the header stamp is the first event's time."""
     import importlib
 
-    from fetrack_ros.ros.event_input import MESSAGE_TYPES, message_type
+    from fetrack_ros.node.event_input import MESSAGE_TYPES, message_type
 
     array_type = message_type(mode)
     event_type = importlib.import_module(MESSAGE_TYPES[mode][1]).Event
@@ -350,7 +350,7 @@ def _us_to_ns(events_us: np.ndarray) -> np.ndarray:
 
 def run_node(*ros_args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """The node run to its end (a start that fails), output captured."""
-    return subprocess.run([sys.executable, "-m", "fetrack_ros.ros.tracker_node", "--ros-args", *ros_args],
+    return subprocess.run([sys.executable, "-m", "fetrack_ros.node.tracker_node", "--ros-args", *ros_args],
                           cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 

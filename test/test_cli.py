@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from fetrack_ros.cli import SUBCOMMANDS, main
+from fetrack_ros.cli.main import SUBCOMMANDS, main
 
 
 @pytest.mark.parametrize("name", sorted(SUBCOMMANDS))

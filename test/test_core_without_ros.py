@@ -1,4 +1,5 @@
-"""The ROS-free core imports where ROS cannot: nothing below fetrack_ros/ros imports rclpy."""
+"""The package's architecture: the ROS-free core imports where ROS cannot, only the node, the tools
+and the command line touch ROS, every import points down the layers, and no room is too big."""
 import subprocess
 import sys
 from pathlib import Path
@@ -6,8 +7,23 @@ from pathlib import Path
 import fetrack_ros
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The rooms (sub-packages and top-level modules) from the ground floor up: a module may import
+#: its own room and the rooms on lower floors, never a room above it.
+LAYERS = [{"fields", "resources", "events"},
+          {"messages", "sync", "tracking", "model"},
+          {"data"},
+          {"simulation"},
+          {"evaluation"},
+          {"training"},
+          {"node"},
+          {"tools"},
+          {"cli"}]
+#: The only rooms that may import ROS (rclpy, message packages) and the node.
+ROS_ROOMS = {"node", "tools", "cli"}
+#: The largest share of the package's lines one room may hold.
+MAX_ROOM_SHARE = 0.15
 CORE_PACKAGES = sorted(p.name for p in (REPO_ROOT / "fetrack_ros").iterdir()
-                       if (p / "__init__.py").is_file() and p.name != "ros")
+                       if (p / "__init__.py").is_file() and p.name not in ROS_ROOMS)
 
 # Makes every ROS import fail, as on a machine without ROS.
 BLOCK_ROS = """
@@ -16,7 +32,7 @@ class _NoRos(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in {'rclpy', 'rosidl_runtime_py', 'std_msgs', 'sensor_msgs',
                                   'event_camera_msgs'} or name.startswith('fetrack_ros.msg') \\
-                or name.startswith('fetrack_ros.srv') or name.startswith('fetrack_ros.ros'):
+                or name.startswith('fetrack_ros.srv') or name.startswith('fetrack_ros.node.'):
             raise ImportError(f'{name} blocked: simulating a machine without ROS')
 sys.meta_path.insert(0, _NoRos())
 """
@@ -64,15 +80,54 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_no_module_outside_ros_imports_ros_even_lazily():
-    """Command-line entry points (``*cli.py``) sit above every layer and may start ROS parts
-    (``fetrack eval --live``); every other module outside ``ros/`` must not touch ROS."""
-    offenders = []
+def _room(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT / "fetrack_ros").parts
+    return parts[0] if len(parts) > 1 else path.stem
+
+
+def _modules():
     for path in sorted((REPO_ROOT / "fetrack_ros").rglob("*.py")):
-        if "ros" in path.relative_to(REPO_ROOT / "fetrack_ros").parts[:1] or path.name.endswith("cli.py"):
+        if path != REPO_ROOT / "fetrack_ros" / "__init__.py":
+            yield path, _room(path)
+
+
+def test_every_room_has_a_floor():
+    rooms = {room for _, room in _modules()}
+    placed = set().union(*LAYERS)
+    assert rooms <= placed, f"rooms without a floor in LAYERS: {sorted(rooms - placed)}"
+    assert ROS_ROOMS <= placed
+
+
+def test_only_the_node_tools_and_cli_import_ros_or_the_node_even_lazily():
+    offenders = []
+    for path, room in _modules():
+        if room in ROS_ROOMS:
             continue
         for name in _imported_modules(path):
-            if name.split(".")[0] in ROS_MODULES or name.startswith(("fetrack_ros.ros", "fetrack_ros.msg",
-                                                                     "fetrack_ros.srv")):
+            if name.split(".")[0] in ROS_MODULES or name.startswith(("fetrack_ros.node", "fetrack_ros.tools",
+                                                                     "fetrack_ros.msg", "fetrack_ros.srv")):
                 offenders.append(f"{path.relative_to(REPO_ROOT)} imports {name}")
-    assert not offenders, "ROS imports outside fetrack_ros/ros/:\n" + "\n".join(offenders)
+    assert not offenders, f"ROS imports outside {sorted(ROS_ROOMS)}:\n" + "\n".join(offenders)
+
+
+def test_every_import_points_down():
+    floor = {room: level for level, rooms in enumerate(LAYERS) for room in rooms}
+    upward = []
+    for path, room in _modules():
+        for name in _imported_modules(path):
+            parts = name.split(".")
+            if parts[0] != "fetrack_ros" or len(parts) < 2 or parts[1] in ("msg", "srv"):
+                continue  # the generated messages: covered by the ROS test above
+            target = parts[1]
+            if target in floor and target != room and floor[target] > floor[room]:
+                upward.append(f"{path.relative_to(REPO_ROOT)} ({room}) imports {name} ({target}, a floor up)")
+    assert not upward, "imports that run up:\n" + "\n".join(sorted(set(upward)))
+
+
+def test_no_room_holds_more_than_its_share_of_the_code():
+    lines: dict[str, int] = {}
+    for path, room in _modules():
+        lines[room] = lines.get(room, 0) + len(path.read_text().splitlines())
+    total = sum(lines.values())
+    too_big = {room: f"{n / total:.1%}" for room, n in lines.items() if n > MAX_ROOM_SHARE * total}
+    assert not too_big, f"rooms over {MAX_ROOM_SHARE:.0%} of {total} lines: {too_big}"

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from fetrack_ros.events import EVENT_DTYPE, WindowPolicy, render_ahu
-from fetrack_ros.evaluation import bags, convert_cli, datasets, synthetic
-from fetrack_ros.evaluation.sequence import SourceError
+from fetrack_ros.data import bags, datasets, synthetic_folders as synthetic
+from fetrack_ros.cli import convert as convert_cli
+from fetrack_ros.data.sequence import SourceError
 
 H, W, N = 48, 64, 6
 T0_US = 1_700_000_123_456  # DAVIS recordings carry Unix-time microseconds

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import yaml
 
-from fetrack_ros.evaluation import bags, synthetic
-from fetrack_ros.evaluation.bagwriter import BagWriter
-from fetrack_ros.evaluation.rostypes import TRACK, find_msg_dir, get_typestore
-from fetrack_ros.evaluation.sequence import SourceError
+from fetrack_ros.data import bags, synthetic_folders as synthetic
+from fetrack_ros.data.bagwriter import BagWriter
+from fetrack_ros.data.rostypes import TRACK, find_msg_dir, get_typestore
+from fetrack_ros.data.sequence import SourceError
 
 RGB, EV, GT = bags.DEFAULT_RGB_TOPIC, bags.DEFAULT_EVENT_FRAME_TOPIC, bags.DEFAULT_GT_TOPIC
 T0 = 1_700_000_000_000_000_000

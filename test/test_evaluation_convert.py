@@ -4,10 +4,11 @@ import argparse
 import numpy as np
 import pytest
 
-from fetrack_ros.evaluation import bags, convert_cli, datasets, synthetic
-from fetrack_ros.evaluation.convert import DEFAULT_START_NS, convert_sequence
-from fetrack_ros.evaluation.rostypes import get_typestore
-from fetrack_ros.evaluation.sequence import SourceError
+from fetrack_ros.data import bags, datasets, synthetic_folders as synthetic
+from fetrack_ros.cli import convert as convert_cli
+from fetrack_ros.data.convert import DEFAULT_START_NS, convert_sequence
+from fetrack_ros.data.rostypes import get_typestore
+from fetrack_ros.data.sequence import SourceError
 
 
 def _cli(argv):

@@ -3,9 +3,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fetrack_ros.evaluation import datasets, synthetic
-from fetrack_ros.evaluation.groundtruth import read_boxes, write_boxes
-from fetrack_ros.evaluation.sequence import SourceError
+from fetrack_ros.data import datasets, synthetic_folders as synthetic
+from fetrack_ros.data.groundtruth import read_boxes, write_boxes
+from fetrack_ros.data.sequence import SourceError
 
 
 @pytest.mark.parametrize("dataset, rgb_dir, gt_file, ext", [

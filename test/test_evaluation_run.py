@@ -11,11 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from fetrack_ros.evaluation import bags, datasets, eval_cli, metrics, synthetic
-from fetrack_ros.evaluation.bagwriter import BagWriter
-from fetrack_ros.evaluation.convert import convert_sequence
-from fetrack_ros.evaluation.groundtruth import read_boxes
-from fetrack_ros.evaluation.rostypes import get_typestore
+from fetrack_ros.data import bags, datasets, synthetic_folders as synthetic
+from fetrack_ros.cli import eval as eval_cli
+from fetrack_ros.evaluation import metrics
+from fetrack_ros.data.bagwriter import BagWriter
+from fetrack_ros.data.convert import convert_sequence
+from fetrack_ros.data.groundtruth import read_boxes
+from fetrack_ros.data.rostypes import get_typestore
 from fetrack_ros.evaluation.run import ModelSpec, RunOptions, SequenceRun, run_evaluation
 from fetrack_ros.tracking import TrackerParams
 

@@ -4,7 +4,7 @@ import pytest
 from fetrack_ros.model.configs import ModelConfig
 from fetrack_ros.tracking.params import TrackerParams
 from fetrack_ros.training.config import ConfigError, TrainConfig
-from fetrack_ros.training.simulator import SimConfig
+from fetrack_ros.simulation.simulator import SimConfig
 
 
 def test_every_config_names_the_unknown_field_where_it_came_from_and_the_known_ones():

@@ -196,7 +196,7 @@ def test_cdr_payload_longer_than_the_message_is_refused():
 
 # ------------------------------------------------------------------ F10: damaged bags
 def _event_bag(path, frames=6):
-    from fetrack_ros.evaluation.bagwriter import BagWriter
+    from fetrack_ros.data.bagwriter import BagWriter
 
     rng = np.random.default_rng(0)
     offset = 1_700_000_000 * 10**9
@@ -215,7 +215,7 @@ def _event_bag(path, frames=6):
 def test_f10_a_bag_with_flipped_payload_bytes_reports_its_problems(tmp_path, capsys):
     import sqlite3
 
-    from fetrack_ros.evaluation.bags import BagSequence
+    from fetrack_ros.data.bags import BagSequence
 
     clean = BagSequence(_event_bag(tmp_path / "clean"), event_topic="/events")
     assert len(list(clean.frames())) == 6 and clean.input_problems == {}

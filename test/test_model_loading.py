@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from fetrack_ros.evaluation import eval_cli, synthetic
+from fetrack_ros.cli import eval as eval_cli
+from fetrack_ros.data import synthetic_folders as synthetic
 from fetrack_ros.evaluation.run import ModelSpec
 from fetrack_ros.model import build_model, default_checkpoint, read_model_card, save_checkpoint
 from fetrack_ros.model.loading import ModelLoadError, describe_weights, load_inference_model

@@ -30,8 +30,8 @@ def test_package_xml_declares_what_the_default_configuration_runs():
     """rosdep installs exec_depends: the default event input's messages and the launch packages."""
     import xml.etree.ElementTree as ET
 
-    from fetrack_ros.ros.event_input import MESSAGE_TYPES
-    from fetrack_ros.ros.parameters import SPEC_BY_NAME
+    from fetrack_ros.node.event_input import MESSAGE_TYPES
+    from fetrack_ros.node.parameters import SPEC_BY_NAME
 
     root = ET.parse(REPO_ROOT / "package.xml").getroot()
     run = {e.text for e in root if e.tag in ("exec_depend", "depend")}

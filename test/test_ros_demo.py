@@ -2,9 +2,9 @@
 (The live run through the node is covered by test_ros_replay_live.py.)"""
 import numpy as np
 
-from fetrack_ros.evaluation.bags import DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence
-from fetrack_ros.ros.demo_cli import ROS_TIME_BASE_NS, track_csrt, write_sequence_bag
-from fetrack_ros.training.simulator import SimConfig, benchmark_sequences
+from fetrack_ros.data.bags import DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence
+from fetrack_ros.cli.demo import ROS_TIME_BASE_NS, track_csrt, write_sequence_bag
+from fetrack_ros.simulation.simulator import SimConfig, benchmark_sequences
 
 
 def test_demo_bag_holds_the_simulated_sequence(tmp_path):
@@ -39,7 +39,7 @@ def test_demo_runs_again_into_the_same_folder(tmp_path, capsys):
 
     import pytest
     pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
-    from fetrack_ros.ros import demo_cli
+    from fetrack_ros.cli import demo as demo_cli
     parser = argparse.ArgumentParser()
     demo_cli.add_arguments(parser)
     args = parser.parse_args(["--sequences", "1", "--frames", "4", "--out", str(tmp_path / "demo")])

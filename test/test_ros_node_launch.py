@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fetrack_ros.ros.parameters import SPECS, params_yaml
+from fetrack_ros.node.parameters import SPECS, params_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.py"))
@@ -170,7 +170,7 @@ def test_replay_launch_forwards_only_arguments_tracker_launch_declares():
 
 def test_params_yaml_lists_every_parameter_with_its_default():
     assert (REPO / "config" / "tracker.yaml").read_text() == params_yaml(), \
-        "config/tracker.yaml is out of date: regenerate it with fetrack_ros.ros.parameters.params_yaml()"
+        "config/tracker.yaml is out of date: regenerate it with fetrack_ros.node.parameters.params_yaml()"
     data = yaml.safe_load(params_yaml())["/**"]["ros__parameters"]
 
     def flat(d, prefix=""):

@@ -74,7 +74,7 @@ def _packet_bag(path, seconds=1.0, rate=1e6, width=346, height=260):
     import numpy as np
     from camera_process import make_image, make_stream
 
-    from fetrack_ros.evaluation.bagwriter import BagWriter
+    from fetrack_ros.data.bagwriter import BagWriter
 
     offset_ns = 1_800_000_000 * 10**9
     packets, _ = make_stream(rate, seconds, width, height, 1000, 1 << 23, seed=3)
@@ -96,9 +96,9 @@ def _packet_bag(path, seconds=1.0, rate=1e6, width=346, height=260):
 @pytest.mark.parametrize("rate", [4.0])
 def test_replay_faster_than_real_time_keeps_every_window_complete(tmp_path, rate):
     """A reliable input path applies back-pressure: at 4x real time no window loses events."""
-    from fetrack_ros.evaluation.bags import BagSequence
+    from fetrack_ros.data.bags import BagSequence
     from fetrack_ros.msg import Track
-    from fetrack_ros.ros.replay import BagReplayer, ReplayOptions, RosSession
+    from fetrack_ros.tools.replay import BagReplayer, ReplayOptions, RosSession
 
     bag, images = _packet_bag(tmp_path / "run")
     offline = {f.stamp_ns: len(f.events) for f in BagSequence(bag, event_topic="/events").frames()}

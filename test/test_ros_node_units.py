@@ -10,11 +10,11 @@ pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through 
 
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
-from fetrack_ros.ros import parameters as P  # noqa: E402
-from fetrack_ros.ros.annotate import annotate  # noqa: E402
+from fetrack_ros.node import parameters as P  # noqa: E402
+from fetrack_ros.node.annotate import annotate  # noqa: E402
 from fetrack_ros.messages import (ImageConversionError, check_image_msg, image_to_rgb,  # noqa: E402
                                          ns_to_stamp, rgb_to_image, stamp_to_ns)
-from fetrack_ros.ros.diagnostics import Diagnostics, RateMeter  # noqa: E402
+from fetrack_ros.node.diagnostics import Diagnostics, RateMeter  # noqa: E402
 from fetrack_ros.sync import EventFrameMatcher, PendingImages  # noqa: E402
 
 RNG = np.random.default_rng(3)
@@ -138,7 +138,7 @@ def test_tracker_changes_are_checked_as_a_whole():
 def test_qos_profiles_from_names():
     from rclpy.qos import ReliabilityPolicy
 
-    from fetrack_ros.ros.qos import qos_profile
+    from fetrack_ros.node.qos import qos_profile
     assert qos_profile("best_effort", 1000).reliability == ReliabilityPolicy.BEST_EFFORT
     assert qos_profile("reliable", 5).depth == 5
     with pytest.raises(ValueError, match="reliability"):
@@ -263,7 +263,7 @@ def test_event_decoding_fixed_offset_and_errors():
 
 
 def test_missing_message_package_names_it(monkeypatch):
-    from fetrack_ros.ros.event_input import MissingPackageError, message_type
+    from fetrack_ros.node.event_input import MissingPackageError, message_type
 
     assert message_type("event_packet").__name__ == "EventPacket"
     monkeypatch.setitem(sys.modules, "dvs_msgs.msg", None)  # as if dvs_msgs were not installed

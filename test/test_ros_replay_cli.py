@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
 
-from fetrack_ros.evaluation import bags  # noqa: E402
-from fetrack_ros.evaluation.bagwriter import BagWriter  # noqa: E402
-from fetrack_ros.evaluation.sequence import SourceError  # noqa: E402
+from fetrack_ros.data import bags  # noqa: E402
+from fetrack_ros.data.bagwriter import BagWriter  # noqa: E402
+from fetrack_ros.data.sequence import SourceError  # noqa: E402
 
 T0 = 1_700_000_000_000_000_000
 FRAME_NS = 33_000_000
@@ -20,7 +20,7 @@ N_IMAGES = 4
 
 
 def _cli(argv):
-    from fetrack_ros.ros import replay_cli
+    from fetrack_ros.cli import replay as replay_cli
     parser = argparse.ArgumentParser()
     replay_cli.add_arguments(parser)
     return replay_cli.main(parser.parse_args(argv))
@@ -61,7 +61,7 @@ class Peer:
         from sensor_msgs.msg import Image
 
         from fetrack_ros.msg import Track
-        from fetrack_ros.ros.replay import RosSession, message_class
+        from fetrack_ros.tools.replay import RosSession, message_class
 
         self.session = RosSession("replay_test_peer")
         node = self.session.node
@@ -135,7 +135,7 @@ def test_lockstep_waits_for_each_track_and_records_them(bag, tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"lockstep: {N_IMAGES} Tracks" in out and f"recorded {N_IMAGES} Tracks" in out
     reader = bags.open_reader(tmp_path / "tracks")
-    from fetrack_ros.evaluation.rostypes import get_typestore
+    from fetrack_ros.data.rostypes import get_typestore
     tracks = [get_typestore().deserialize_cdr(raw, conn.msgtype) for conn, _, raw in reader.messages()]
     assert list(reader.topics) == ["/tracker_node/track"]
     reader.close()
@@ -177,7 +177,7 @@ def test_bad_input_is_reported(bag, tmp_path, capsys):
 
 
 def test_message_class_names_missing_packages(monkeypatch):
-    from fetrack_ros.ros.replay import ReplayError, message_class
+    from fetrack_ros.tools.replay import ReplayError, message_class
     from sensor_msgs.msg import Image
     assert message_class("sensor_msgs/msg/Image") is Image
     monkeypatch.setitem(sys.modules, "dvs_msgs.msg", None)  # as if dvs_msgs were not installed
@@ -187,7 +187,7 @@ def test_message_class_names_missing_packages(monkeypatch):
 
 
 def test_corrupt_bag_is_a_source_error(tmp_path):
-    from fetrack_ros.ros.replay import BagReplayer, RosSession
+    from fetrack_ros.tools.replay import BagReplayer, RosSession
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "metadata.yaml").write_text("not: [a, bag")
     session = RosSession("replay_corrupt_test")
@@ -200,7 +200,7 @@ def test_corrupt_bag_is_a_source_error(tmp_path):
 
 def test_lockstep_never_replays_recorded_tracks_into_the_wait(tmp_path):
     """A bag recorded from a running tracker holds its Tracks: replaying them would answer the wait."""
-    from fetrack_ros.ros.replay import BagReplayer, ReplayError, ReplayOptions, RosSession
+    from fetrack_ros.tools.replay import BagReplayer, ReplayError, ReplayOptions, RosSession
     path = tmp_path / "recorded"
     with BagWriter(path, "mcap") as writer:
         writer.write_image("/image", T0, np.zeros((4, 4, 3), np.uint8))

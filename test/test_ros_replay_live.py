@@ -10,12 +10,13 @@ pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through 
 
 from ros_node_harness import FIXTURE_WEIGHTS  # noqa: E402
 
-from fetrack_ros.evaluation import bags, eval_cli, synthetic  # noqa: E402
-from fetrack_ros.evaluation.bagwriter import BagWriter  # noqa: E402
-from fetrack_ros.evaluation.convert import convert_sequence  # noqa: E402
-from fetrack_ros.evaluation.datasets import FolderSequence  # noqa: E402
+from fetrack_ros.data import bags, synthetic_folders as synthetic
+from fetrack_ros.cli import eval as eval_cli  # noqa: E402
+from fetrack_ros.data.bagwriter import BagWriter  # noqa: E402
+from fetrack_ros.data.convert import convert_sequence  # noqa: E402
+from fetrack_ros.data.datasets import FolderSequence  # noqa: E402
 from fetrack_ros.evaluation.run import TRACKS_TOPIC  # noqa: E402
-from fetrack_ros.evaluation.rostypes import get_typestore  # noqa: E402
+from fetrack_ros.data.rostypes import get_typestore  # noqa: E402
 
 N_FRAMES = 5
 H, W = 120, 160
@@ -113,7 +114,7 @@ def _packet_bag(path, gt_topic="/ground_truth", log_latency_ns=40_000_000):
 
 def test_images_in_flight_follow_the_bag_order(coesot, tmp_path):
     from fetrack_ros.events import WindowPolicy
-    from fetrack_ros.ros.live_eval import needed_in_flight
+    from fetrack_ros.tools.live_eval import needed_in_flight
     assert needed_in_flight(bags.BagSequence(coesot[1]), WindowPolicy()) == 1
     for latency_ms, expected in ((0, 1), (40, 2), (70, 3)):
         seq = bags.BagSequence(_packet_bag(tmp_path / f"l{latency_ms}", log_latency_ns=latency_ms * 1_000_000),
@@ -138,7 +139,7 @@ def test_aedat4_folder_packet_bag_and_live_give_the_same_boxes(tmp_path):
     those packets through the node: the same windows, so the same boxes all three ways."""
     import shutil
 
-    from fetrack_ros.evaluation.datasets import list_frames, read_rgb
+    from fetrack_ros.data.datasets import list_frames, read_rgb
     root = tmp_path / "coesot"
     seq_dir = synthetic.write_sequence(root, "seq", "coesot", n_frames=N_FRAMES, height=H, width=W)
     shutil.rmtree(seq_dir / "seq_dvs")

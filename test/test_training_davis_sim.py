@@ -9,11 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from fetrack_ros.training.aps import ApsConfig, ApsSensor, jpeg_round_trip, vignette
-from fetrack_ros.training.camera import CameraSettings
-from fetrack_ros.training.dvs import DavisDvsConfig, DvsParams, DvsSimulator
-from fetrack_ros.training.scene import WorldLocked, dead_leaves, dead_leaves_radii, natural_texture, pink_noise
-from fetrack_ros.training.simulator import SimConfig, SyntheticSequence
+from fetrack_ros.simulation.aps import ApsConfig, ApsSensor, jpeg_round_trip, vignette
+from fetrack_ros.simulation.camera import CameraSettings
+from fetrack_ros.simulation.dvs import DavisDvsConfig, DvsParams, DvsSimulator
+from fetrack_ros.simulation.scene import WorldLocked, dead_leaves, dead_leaves_radii, natural_texture, pink_noise
+from fetrack_ros.simulation.simulator import SimConfig, SyntheticSequence
 
 SMALL = dict(height=96, width=128, target_size_px=(16.0, 30.0), num_frames=6)
 #: A plain APS sensor: every option that is not under test switched off.

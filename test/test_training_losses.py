@@ -86,7 +86,7 @@ def test_one_optimisation_step_lowers_the_loss_on_a_fixed_batch():
     from fetrack_ros.tracking.normalize import PatchNormalizer
     from fetrack_ros.training.config import TrainConfig
     from fetrack_ros.training.sampling import PairSampler, SyntheticSource
-    from fetrack_ros.training.simulator import SimConfig
+    from fetrack_ros.simulation.simulator import SimConfig
     from fetrack_ros.training.trainer import build_optimizer, collate_pairs, to_inputs, train_step
 
     torch.manual_seed(0)

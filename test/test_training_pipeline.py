@@ -32,10 +32,10 @@ def tiny_config(out_dir: Path, **train) -> dict:
 def fetrack_train(config: dict, tmp_path: Path, *extra: str, nproc: int = 1, timeout: float = 120):
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "fetrack_ros.training.cli", "--config", str(path), "--no-progress", *extra]
+    cmd = [sys.executable, "-m", "fetrack_ros.cli.train", "--config", str(path), "--no-progress", *extra]
     if nproc > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-               "-m", "fetrack_ros.training.cli", "--config", str(path), "--no-progress", *extra]
+               "-m", "fetrack_ros.cli.train", "--config", str(path), "--no-progress", *extra]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
@@ -261,7 +261,7 @@ def test_ddp_on_two_gloo_processes_ends_with_identical_weights(tmp_path):
 
 def test_synthetic_source_gives_the_same_event_frames_through_evt3():
     from fetrack_ros.training.sampling import SyntheticSource
-    from fetrack_ros.training.simulator import SimConfig
+    from fetrack_ros.simulation.simulator import SimConfig
 
     sim = SimConfig.from_dict(TINY_SIM)
     direct, evt3 = SyntheticSource(sim).simulate(21), SyntheticSource(sim, event_path="evt3").simulate(21)
@@ -275,7 +275,7 @@ def test_synthetic_source_pool_mixes_clips_at_the_same_simulation_cost(pool):
     """Every simulated clip serves exactly `reuse` calls; with a pool, consecutive calls (a batch)
     come from several clips, without one, from one clip at a time."""
     from fetrack_ros.training.sampling import SyntheticSource
-    from fetrack_ros.training.simulator import SimConfig
+    from fetrack_ros.simulation.simulator import SimConfig
 
     source = SyntheticSource(SimConfig.from_dict({**TINY_SIM, "num_frames": 2}), reuse=3, pool=pool)
     rng = np.random.default_rng(4)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from fetrack_ros.events import EVENT_DTYPE, render_ahu
-from fetrack_ros.training.dvs import DvsParams, DvsSimulator
-from fetrack_ros.training.simulator import HELD_OUT_SEED_START, SimConfig, SyntheticSequence, benchmark_sequences
+from fetrack_ros.simulation.dvs import DvsParams, DvsSimulator
+from fetrack_ros.simulation.simulator import HELD_OUT_SEED_START, SimConfig, SyntheticSequence, benchmark_sequences
 
 SMALL = dict(height=96, width=128, target_size_px=(16.0, 30.0), num_frames=6)
 
@@ -153,7 +153,7 @@ def test_degraded_conditions_change_the_rgb_image():
 
 def test_events_survive_the_evt3_path():
     from fetrack_ros.events import packetize
-    from fetrack_ros.training.event_path import through_evt3
+    from fetrack_ros.simulation.event_path import through_evt3
     seq = SyntheticSequence(6, SimConfig(**SMALL))
     frames = list(seq.frames())
     packets = packetize(np.concatenate([f.events for f in frames]))
@@ -171,7 +171,7 @@ def test_events_survive_the_evt3_path():
 
 
 def test_benchmark_is_half_degraded_with_every_degradation_and_held_out_seeds():
-    from fetrack_ros.training.camera import DEGRADED_CONDITIONS
+    from fetrack_ros.simulation.camera import DEGRADED_CONDITIONS
     seqs = benchmark_sequences(20, config=SimConfig(**SMALL))
     assert [s.seed for s in seqs] == list(range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + 20))
     assert sum(s.degraded for s in seqs) == 10

@@ -1,2 +1,3 @@
-"""Offline evaluation without a ROS runtime: benchmark metrics, sequence sources
-(dataset folders, rosbag2 bags via ``rosbags``), reports and plots."""
+"""Scoring trackers without a ROS runtime: the reference toolkit's metrics (:mod:`.metrics`),
+resumable runs of the :class:`~fetrack_ros.tracking.Tracker` over sequences (:mod:`.run`),
+reports and plots (:mod:`.report`) and tracking videos (:mod:`.video`)."""

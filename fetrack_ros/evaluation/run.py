@@ -29,8 +29,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import metrics, report
-from .groundtruth import write_boxes
-from .sequence import Sequence, SourceError
+from ..data.groundtruth import write_boxes
+from ..data.sequence import Sequence, SourceError
 
 #: TrackStatus value -> fetrack_ros/msg/Track status constant
 TRACK_STATUS = {"tracking": 1, "low_confidence": 2, "lost": 3}
@@ -173,7 +173,7 @@ def write_tracks_bag(path: Path, run: SequenceRun, storage: str = "mcap") -> Pat
 
     Written in a scratch folder first and moved into place, so a bag at ``path`` is complete.
     """
-    from .bagwriter import BagWriter
+    from ..data.bagwriter import BagWriter
     scratch = path.parent / f".partial-{path.name}"
     if scratch.exists():
         shutil.rmtree(scratch)

@@ -1,6 +1,6 @@
 """ROS message layouts as plain data, without a ROS runtime.
 
-Shared by the node (:mod:`fetrack_ros.ros`) and the bag readers (:mod:`fetrack_ros.evaluation`),
+Shared by the node (:mod:`fetrack_ros.node`) and the bag readers (:mod:`fetrack_ros.data`),
 so a bag evaluated offline sees exactly the pixels and events the live node sees. Everything
 here is duck-typed on message fields: rclpy messages and rosbags messages both work.
 

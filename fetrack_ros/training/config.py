@@ -26,7 +26,7 @@ import yaml
 from ..fields import reject_unknown_fields
 from .losses import LossWeights
 from .sampling import PairSettings
-from .simulator import HELD_OUT_SEED_START
+from ..simulation.simulator import HELD_OUT_SEED_START
 
 
 class ConfigError(ValueError):

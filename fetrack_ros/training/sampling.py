@@ -21,7 +21,7 @@ import numpy as np
 
 from ..events import render_ahu
 from ..tracking.crop import crop_geometry, crop_patch
-from .dvs import LUMA
+from ..simulation.dvs import LUMA
 
 
 @dataclass
@@ -61,7 +61,7 @@ class SyntheticSource:
 
     def __init__(self, config=None, seed_start: int = 0, num_seeds: int = 1_000_000, reuse: int = 4,
                  event_path: str = "direct", pool: int = 1):
-        from .simulator import SimConfig
+        from ..simulation.simulator import SimConfig
         self.config = config or SimConfig()
         self.seed_start, self.num_seeds, self.reuse, self.pool = int(seed_start), int(num_seeds), int(reuse), int(pool)
         if self.num_seeds < 1 or self.reuse < 1 or self.pool < 1:
@@ -81,12 +81,12 @@ class SyntheticSource:
         return self._clips[slot]
 
     def simulate(self, seed: int) -> Clip:
-        from .simulator import SyntheticSequence
+        from ..simulation.simulator import SyntheticSequence
         seq = SyntheticSequence(seed, self.config)
         frames = list(seq.frames())
         h, w = seq.config.height, seq.config.width
         if self.event_path == "evt3":
-            from .event_path import through_evt3
+            from ..simulation.event_path import through_evt3
             windows = through_evt3(seq, [f.events for f in frames])
         else:
             windows = [f.events for f in frames]
@@ -98,11 +98,11 @@ class FolderSource:
     """Clips from benchmark dataset folders (FE108 / COESOT / FELT layouts), read lazily."""
 
     def __init__(self, root: str, dataset: str = "coesot", list_file: str | None = None):
-        from ..evaluation.datasets import open_dataset
+        from ..data.datasets import open_dataset
         self.sequences = open_dataset(root, dataset, list_file=list_file)
 
     def clip(self, rng: np.random.Generator) -> Clip:
-        from ..evaluation.datasets import read_rgb
+        from ..data.datasets import read_rgb
         seq = self.sequences[int(rng.integers(len(self.sequences)))]
         return Clip(seq.name, seq.gt_xywh, lambda i: read_rgb(seq.rgb_paths[i]),
                     lambda i: read_rgb(seq.event_paths[i]))

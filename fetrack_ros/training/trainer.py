@@ -71,7 +71,7 @@ def pick_device(name: str, info: DistInfo) -> torch.device:
 
 
 def build_sources(config: TrainConfig):
-    from .simulator import SimConfig
+    from ..simulation.simulator import SimConfig
     sources, weights = [], []
     for src in config.data.sources:
         if src.kind == "synthetic":
@@ -206,12 +206,12 @@ def _json_safe(obj):
 def validation_sequences(config: TrainConfig) -> list:
     v = config.validation
     if v.folder:
-        from ..evaluation.datasets import open_dataset
+        from ..data.datasets import open_dataset
         folder = dict(v.folder)
         limit = folder.pop("max_sequences", None)
         seqs = open_dataset(folder.pop("root"), folder.pop("dataset", "coesot"), **folder)
         return seqs[:limit] if limit else seqs
-    from .simulator import SimConfig, benchmark_sequences
+    from ..simulation.simulator import SimConfig, benchmark_sequences
     return benchmark_sequences(v.num_sequences, v.seed_start, SimConfig.from_dict(v.sim))
 
 

@@ -12,7 +12,7 @@ and zoom, scale change), and then, frame by frame:
   through the camera model (:mod:`.camera`): blur, gain, noise, clipping, gamma;
 - the ground truth is the target's box at the stamp, clipped to the image.
 
-:class:`SyntheticSequence` exposes a seed as an evaluation :class:`~fetrack_ros.evaluation.sequence.Sequence`
+:class:`SyntheticSequence` exposes a seed as an evaluation :class:`~fetrack_ros.data.sequence.Sequence`
 whose frames carry raw ``events`` (render them with ``fetrack_ros.events.render_ahu``).
 
 DAVIS346-like options (all off by default; their random numbers come from a seed sequence of
@@ -36,7 +36,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..evaluation.sequence import Frame, Sequence
+from ..data.sequence import Frame, Sequence
 from ..fields import reject_unknown_fields
 from ..events.event_types import EVENT_DTYPE
 from .aps import ApsConfig, ApsSensor

@@ -1,7 +1,7 @@
 """``tracker_node``: the Mamba-FETrack V2 RGB + event tracker as a managed (lifecycle) ROS 2 node.
 
 Run: ``ros2 run fetrack_ros tracker_node --ros-args --params-file config/tracker.yaml`` or
-``python -m fetrack_ros.ros.tracker_node --ros-args -p checkpoint:=weights.pth.tar``.
+``python -m fetrack_ros.node.tracker_node --ros-args -p checkpoint:=weights.pth.tar``.
 
 Topics (relative names: remap them): subscribes ``image`` (sensor_msgs/Image) or
 ``image/compressed``, and ``events`` (EventPacket / legacy EventArray) or ``event_frames``
@@ -80,7 +80,7 @@ class TargetRequest:
 
 
 class TrackerNode(LifecycleNode):
-    """The tracker node; see the module docstring. Parameters: :mod:`fetrack_ros.ros.parameters`."""
+    """The tracker node; see the module docstring. Parameters: :mod:`fetrack_ros.node.parameters`."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)

@@ -2,9 +2,9 @@
 
 The subscription takes the messages serialized (``raw=True``): each one is kept as received and,
 when a bag is given, written to it as it arrives through
-:class:`~fetrack_ros.evaluation.bagwriter.BagWriter` with the message's header stamp as its log
+:class:`~fetrack_ros.data.bagwriter.BagWriter` with the message's header stamp as its log
 time (the image's time, as the offline evaluation's Track bags), so nothing is lost when the run
-is interrupted. Works with :class:`~fetrack_ros.ros.replay.TrackWaiter` for lockstep replays.
+is interrupted. Works with :class:`~fetrack_ros.tools.replay.TrackWaiter` for lockstep replays.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pathlib import Path
 from rclpy.qos import QoSProfile
 from rclpy.serialization import deserialize_message
 
-from fetrack_ros.evaluation.bags import raw_header_stamp
-from fetrack_ros.evaluation.bagwriter import BagWriter
-from fetrack_ros.evaluation.rostypes import TRACK
+from fetrack_ros.data.bags import raw_header_stamp
+from fetrack_ros.data.bagwriter import BagWriter
+from fetrack_ros.data.rostypes import TRACK
 from fetrack_ros.msg import Track
 
 from .replay import DEFAULT_TRACK_TOPIC, TrackWaiter

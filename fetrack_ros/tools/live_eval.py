@@ -32,16 +32,16 @@ from typing import Callable
 
 import numpy as np
 
-from fetrack_ros.evaluation.bags import BagSequence, open_reader, raw_header_stamp, read_messages
-from fetrack_ros.evaluation.rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE
+from fetrack_ros.data.bags import BagSequence, open_reader, raw_header_stamp, read_messages
+from fetrack_ros.data.rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE
 from fetrack_ros.evaluation.run import CONFIG_FILE, TRACKS_TOPIC, SequenceRun, save_run, score_runs
-from fetrack_ros.evaluation.sequence import SourceError
+from fetrack_ros.data.sequence import SourceError
 
-from . import parameters as P
+from ..node import parameters as P
 from .recorder import TrackRecorder
 from .replay import BagReplayer, ReplayError, ReplayOptions, RosSession, TrackWaiter
 
-NODE_MODULE = "fetrack_ros.ros.tracker_node"
+NODE_MODULE = "fetrack_ros.node.tracker_node"
 READY_TEXT = "tracker_node active"  # tracker_node.READY_LINE (not imported: that pulls in torch)
 
 #: Node parameters every live run sets (the caller's may override them).
@@ -174,7 +174,7 @@ def write_params_file(path: Path, params: dict) -> Path:
 
 
 class NodeProcess:
-    """``python -m fetrack_ros.ros.tracker_node`` with a params file and remaps; its output goes to
+    """``python -m fetrack_ros.node.tracker_node`` with a params file and remaps; its output goes to
     ``log_path`` and the last lines are kept for error messages."""
 
     def __init__(self, params_file: Path, remaps: list[str], log_path: Path, timeout: float,

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from fetrack_ros.evaluation.bags import DEFAULT_RGB_TOPIC
+from fetrack_ros.data.bags import DEFAULT_RGB_TOPIC
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="send each image only after the previous image's Track arrived (ignores --rate)")
     parser.add_argument("--image-topic", default=DEFAULT_RGB_TOPIC,
                         help="--lockstep: bag topic of the images that get Tracks (default %(default)s)")
-    from .replay import DEFAULT_TRACK_TOPIC
+    from ..tools.replay import DEFAULT_TRACK_TOPIC
     parser.add_argument("--track-topic", default=DEFAULT_TRACK_TOPIC,
                         help="the tracker node's Track topic (default %(default)s)")
     parser.add_argument("--in-flight", type=int, default=1,
@@ -65,12 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        from .recorder import TrackRecorder
-        from .replay import BagReplayer, ReplayError, ReplayOptions, RosSession, TrackWaiter, parse_remaps
+        from ..tools.recorder import TrackRecorder
+        from ..tools.replay import BagReplayer, ReplayError, ReplayOptions, RosSession, TrackWaiter, parse_remaps
     except ImportError as exc:
         print(f"fetrack replay: error: needs ROS 2 (rclpy and the fetrack_ros messages): {exc}", file=sys.stderr)
         return 2
-    from fetrack_ros.evaluation.sequence import SourceError
+    from fetrack_ros.data.sequence import SourceError
 
     try:
         options = ReplayOptions(rate=args.rate, lockstep=args.lockstep, image_topic=args.image_topic,

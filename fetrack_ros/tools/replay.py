@@ -22,7 +22,7 @@ Two ways to play:
   ``/clock`` stays at the bag's time while waiting; after the last message it runs on in real
   time until the last Track arrives, so that nodes whose timers run on sim time still see time pass.
 
-Reader errors come from :mod:`fetrack_ros.evaluation.bags` as ``SourceError`` (missing or
+Reader errors come from :mod:`fetrack_ros.data.bags` as ``SourceError`` (missing or
 corrupt bag, unknown topic with the list of the bag's topics).
 """
 from __future__ import annotations
@@ -36,12 +36,11 @@ from pathlib import Path
 
 from rclpy.qos import QoSProfile
 
-from fetrack_ros.evaluation.bags import (DEFAULT_RGB_TOPIC, describe_topics, open_reader, raw_header_stamp,
-                                         read_messages)
-from fetrack_ros.evaluation.rostypes import EVENT_PACKET
-from fetrack_ros.evaluation.sequence import SourceError
+from fetrack_ros.data.bags import DEFAULT_RGB_TOPIC, describe_topics, open_reader, raw_header_stamp, read_messages
+from fetrack_ros.data.rostypes import EVENT_PACKET
+from fetrack_ros.data.sequence import SourceError
 
-from .qos import qos_profile
+from ..node.qos import qos_profile
 
 DEFAULT_TRACK_TOPIC = "/tracker_node/track"
 CLOCK_TOPIC = "/clock"

@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation import metrics, report
-from ..evaluation.bags import (DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence)
-from ..evaluation.bagwriter import BagWriter
+from ..data.bags import DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence
+from ..data.bagwriter import BagWriter
 from ..evaluation.video import TrackedClip, write_tracking_gif
 from ..events import packetize, render_ahu
 from ..model import default_checkpoint
-from ..training.simulator import SimConfig, SyntheticSequence, benchmark_sequences
+from ..simulation.simulator import SimConfig, SyntheticSequence, benchmark_sequences
 
 #: ROS time of the sensor clock's zero in the demo bags: event times (sensor clock) and image
 #: stamps (ROS time) differ, as on a robot, and the node maps one to the other from packet stamps.
@@ -118,7 +118,7 @@ def _paired_sr_differences(ours: dict, baseline: dict, degraded: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .live_eval import LIVE_ERRORS, LiveOptions, run_live_evaluation
+    from ..tools.live_eval import LIVE_ERRORS, LiveOptions, run_live_evaluation
 
     checkpoint = args.checkpoint or default_checkpoint()
     if not checkpoint:

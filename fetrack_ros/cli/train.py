@@ -4,7 +4,7 @@ Examples::
 
     fetrack train --config config/train_default.yaml
     fetrack train --config my.yaml --resume auto --set train.epochs=20 --set output.dir=runs/ft
-    torchrun --nproc_per_node 2 -m fetrack_ros.training.cli --config my.yaml     # DDP
+    torchrun --nproc_per_node 2 -m fetrack_ros.cli.train --config my.yaml     # DDP
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(path: str, overrides: list[str]):
-    from .config import ConfigError, TrainConfig, set_path
+    from ..training.config import ConfigError, TrainConfig, set_path
     config = TrainConfig.load(path)
     if not overrides:
         return config
@@ -38,13 +38,13 @@ def load_config(path: str, overrides: list[str]):
 
 
 def main(args: argparse.Namespace) -> int:
-    from .config import ConfigError
+    from ..training.config import ConfigError
     try:
         config = load_config(args.config, args.set)
     except ConfigError as exc:
         print(f"fetrack train: {exc}", file=sys.stderr)
         return 2
-    from .trainer import train
+    from ..training.trainer import train
     result = train(config, resume=args.resume, progress=not args.no_progress)
     if result["checkpoint"] is not None:
         print(f"fetrack train: last checkpoint {result['checkpoint']}")

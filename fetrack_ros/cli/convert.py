@@ -18,11 +18,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .sequence import SourceError
+from ..data.sequence import SourceError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC
+    from ..data.bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = __doc__.split("\n\n", 1)[1]
     from .source_args import add_dataset_arguments, add_window_arguments
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .convert import convert_sequence
+    from ..data.convert import convert_sequence
     from .source_args import open_dataset_from_args
     try:
         sequences = open_dataset_from_args(args)

@@ -13,13 +13,13 @@ import sys
 
 # name -> (module, one-line help). Add a line here to add a subcommand.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("fetrack_ros.ros.demo_cli",
+    "demo": ("fetrack_ros.cli.demo",
              "held-out synthetic bags through the tracker node, next to OpenCV CSRT (make demo)"),
-    "eval": ("fetrack_ros.evaluation.eval_cli", "evaluate the tracker on dataset folders or bags"),
-    "convert": ("fetrack_ros.evaluation.convert_cli", "convert dataset sequence folders into rosbag2 bags"),
-    "replay": ("fetrack_ros.ros.replay_cli",
+    "eval": ("fetrack_ros.cli.eval", "evaluate the tracker on dataset folders or bags"),
+    "convert": ("fetrack_ros.cli.convert", "convert dataset sequence folders into rosbag2 bags"),
+    "replay": ("fetrack_ros.cli.replay",
                "play a rosbag2 bag into ROS 2 with /clock (paced, or in lockstep with the tracker node)"),
-    "train": ("fetrack_ros.training.cli", "train or fine-tune the network"),
+    "train": ("fetrack_ros.cli.train", "train or fine-tune the network"),
 }
 
 

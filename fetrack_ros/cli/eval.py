@@ -11,7 +11,7 @@ Writes ``report.md``/``report.json`` (per-sequence and overall AUC, PR@20, NPR@0
 ``success.png``/``precision.png``, ``results/<seq>.txt`` (reference result format) and
 ``tracks/<seq>/`` (a bag of fetrack_ros/msg/Track). Re-running with the same ``--out`` resumes.
 ``--live`` measures the ROS node instead: each bag is replayed through a tracker_node process
-(fetrack_ros.ros.live_eval) and its published Tracks are scored the same way (no resume).
+(fetrack_ros.tools.live_eval) and its published Tracks are scored the same way (no resume).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from .sequence import SourceError
+from ..data.sequence import SourceError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .source_args import add_dataset_arguments, add_window_arguments
     add_dataset_arguments(src)
     src.add_argument("--bag", nargs="+", type=Path, metavar="PATH", help="rosbag2 bag folder(s), sqlite3 or mcap")
-    from .bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_RGB_TOPIC
+    from ..data.bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_RGB_TOPIC
     src.add_argument("--rgb-topic", default=DEFAULT_RGB_TOPIC, help="Image/CompressedImage topic (default %(default)s)")
     src.add_argument("--event-topic", default=DEFAULT_EVENT_FRAME_TOPIC,
                      help="event frames (Image/CompressedImage) or an event_camera_msgs/EventPacket stream "
@@ -122,7 +122,7 @@ def open_sequences(args: argparse.Namespace) -> list:
         return open_dataset_from_args(args)
     if args.gt_file is not None and len(args.bag) != 1:
         raise ValueError("--gt-file goes with a single --bag; use --gt-topic for several bags")
-    from .bags import BagSequence
+    from ..data.bags import BagSequence
     window = window_policy(args)
     return [BagSequence(path, rgb_topic=args.rgb_topic, event_topic=args.event_topic, gt_topic=args.gt_topic,
                         gt_file=args.gt_file, match_tolerance_ns=round(args.match_tolerance_ms * 1e6),
@@ -131,8 +131,8 @@ def open_sequences(args: argparse.Namespace) -> list:
 
 
 def main(args: argparse.Namespace) -> int:
-    from . import report
-    from .run import ModelSpec, RunOptions, run_evaluation
+    from ..evaluation import report
+    from ..evaluation.run import ModelSpec, RunOptions, run_evaluation
     try:
         if args.jobs < 1 or (args.threads is not None and args.threads < 1):
             raise ValueError(f"--jobs and --threads must be >= 1, got {args.jobs} and {args.threads}")
@@ -160,7 +160,7 @@ def main(args: argparse.Namespace) -> int:
     errors: tuple = (SourceError, ValueError, ModelLoadError)
     if args.live:
         try:  # the only ROS import of fetrack eval: the rest runs without ROS
-            from ..ros.live_eval import LIVE_ERRORS
+            from ..tools.live_eval import LIVE_ERRORS
         except ImportError as exc:
             print(f"fetrack eval: error: --live needs ROS 2 (rclpy and the fetrack_ros messages): {exc}",
                   file=sys.stderr)
@@ -185,12 +185,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run_live(args: argparse.Namespace, params, sequences: list, title: str) -> dict:
-    """``--live``: the bags through the tracker node (:mod:`fetrack_ros.ros.live_eval`)."""
+    """``--live``: the bags through the tracker node (:mod:`fetrack_ros.tools.live_eval`)."""
     if args.bag is None:
         raise ValueError("--live replays bags: give --bag")
     if args.jobs != 1:
         raise ValueError("--live runs one node at a time; --jobs must be 1")
-    from ..ros.live_eval import LiveOptions, node_params_from_args, run_live_evaluation
+    from ..tools.live_eval import LiveOptions, node_params_from_args, run_live_evaluation
     options = LiveOptions(out_dir=args.out, node_params=node_params_from_args(args, params),
                           write_bags=not args.no_bags, bag_storage=args.bag_storage,
                           startup_timeout=args.startup_timeout, frame_timeout=args.frame_timeout,

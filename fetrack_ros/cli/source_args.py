@@ -7,7 +7,7 @@ from pathlib import Path
 
 def add_dataset_arguments(group) -> None:
     """``--dataset --root --list --sequences --frame-period-ms --events``."""
-    from .datasets import EVENT_SOURCES, LAYOUTS
+    from ..data.datasets import EVENT_SOURCES, LAYOUTS
     group.add_argument("--dataset", choices=sorted(LAYOUTS), help="dataset folder layout")
     group.add_argument("--root", type=Path, help="dataset folder holding one sub-folder per sequence")
     group.add_argument("--list", dest="list_file", help="sequence list file (default: list.txt, FELT list1k.txt, "
@@ -45,7 +45,7 @@ def window_policy(args: argparse.Namespace):
 
 def open_dataset_from_args(args: argparse.Namespace) -> list:
     """The dataset sequences the options name (each checked up front)."""
-    from .datasets import open_dataset
+    from ..data.datasets import open_dataset
     if args.dataset is None:
         raise ValueError("--root needs --dataset (fe108, coesot or felt)")
     if args.root is None:

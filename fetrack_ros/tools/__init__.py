@@ -1,0 +1,3 @@
+"""ROS 2 tools around the node: :mod:`.replay` (a bag into ROS 2 with /clock, paced or in lockstep
+with the node), :mod:`.recorder` (Tracks into a bag) and :mod:`.live_eval` (bags through a real
+node process, scored like offline runs)."""
