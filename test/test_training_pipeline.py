@@ -304,6 +304,6 @@ def test_example_configs_load(name):
 @pytest.mark.parametrize("path", sorted((REPO / "fetrack_ros" / "training" / "configs").glob("*.yaml")),
                          ids=lambda p: p.name)
 def test_packaged_training_configs_are_valid(path):
-    config = TrainConfig.from_dict(yaml.safe_load(path.read_text()))
+    config = TrainConfig.load(path)
     assert config.pair_settings(config.model.overrides.get("template_size", 128),
                                 config.model.overrides.get("search_size", 256)).search_factor > 0

@@ -14,6 +14,17 @@ A source is ``{kind: synthetic, weight, seed_start, num_seeds, reuse, pool, even
 or ``{kind: folder, weight, root, dataset, list_file}``. Synthetic training seeds are drawn from
 ``[seed_start, seed_start + num_seeds)``; keep validation and benchmark seeds outside that range
 (the defaults: training 0..999999, validation from 1000000).
+
+A file may start from another one: ``base: other.yaml`` (a path relative to the file that names
+it, or absolute) loads that file first and applies this file's keys on top of it, recursively:
+mappings merge key by key, anything else (lists such as ``data.sources``, scalars, null)
+replaces the base's value. Bases may have bases; a cycle is refused. ``base`` is read only by
+:meth:`TrainConfig.load` and is not a field of the result. So a training stage is written as its
+previous stage plus what it changes::
+
+    base: default_model_stage2.yaml
+    data: {pairs: {static_target_prob: 0.25}}
+    train: {seed: 2, epochs: 20}
 """
 from __future__ import annotations
 
@@ -196,14 +207,16 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"training config not found: {path}")
+        """Read a YAML file, merged onto its ``base`` chain (see the module docstring)."""
+        chain: list[Path] = []
+        data = _read_with_bases(Path(path), chain)
+        if len(chain) == 1:
+            return cls.from_dict(data)
         try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-        return cls.from_dict(data)
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            files = " <- ".join(str(p) for p in chain)
+            raise ConfigError(f"{exc} (in {chain[0]} merged onto its bases: {files})") from exc
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -216,6 +229,46 @@ class TrainConfig:
                 raise ConfigError(f"data.pairs.{name} comes from the model config; set model.overrides.{name}")
         return _build(PairSettings, {**pairs, "template_size": template_size, "search_size": search_size},
                       "data.pairs")
+
+
+def merge(base: dict, override: dict) -> dict:
+    """``override`` applied on ``base``: mappings merge key by key (recursively), anything else
+    replaces. Neither argument is modified."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_with_bases(path: Path, chain: list[Path]) -> dict:
+    """The mapping of ``path`` merged onto its ``base`` chain; ``chain`` collects the files read
+    (the first is ``path``) and detects cycles."""
+    if not path.is_file():
+        named_by = f" (the base of {chain[-1]})" if chain else ""
+        raise ConfigError(f"training config not found: {path}{named_by}")
+    resolved = path.resolve()
+    if resolved in (p.resolve() for p in chain):
+        cycle = " -> ".join(str(p) for p in [*chain, path])
+        raise ConfigError(f"training config bases form a cycle: {cycle}")
+    chain.append(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections, got {type(data).__name__}")
+    if "base" not in data:
+        return data
+    data = dict(data)
+    base = data.pop("base")
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base must be the path of another config file, got {base!r}")
+    return merge(_read_with_bases(path.parent / base, chain), data)
 
 
 def set_path(data: dict, dotted: str, value) -> None:
