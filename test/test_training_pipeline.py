@@ -307,3 +307,23 @@ def test_packaged_training_configs_are_valid(path):
     config = TrainConfig.load(path)
     assert config.pair_settings(config.model.overrides.get("template_size", 128),
                                 config.model.overrides.get("search_size", 256)).search_factor > 0
+
+
+def test_stage_configs_are_small_overrides_of_their_previous_stage():
+    """Every stage after the first names a base and lists only what it changes; every config the
+    model card names exists and builds a model."""
+    import re
+
+    from fetrack_ros.model import get_config
+    configs = REPO / "fetrack_ros" / "training" / "configs"
+    stages = sorted(configs.glob("default_model_stage*.yaml"))
+    assert len(stages) >= 6
+    for path in stages:
+        lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        assert lines[0].startswith("base: "), path.name
+        assert len(lines) <= 16, path.name
+    named = set(re.findall(r"default_model(?:_stage\d+)?\.yaml", (REPO / "docs" / "model_card.md").read_text()))
+    assert {"default_model.yaml", "default_model_stage10.yaml"} <= named
+    for name in named:
+        config = TrainConfig.load(configs / name)
+        get_config(config.model.name, **config.model.overrides)
