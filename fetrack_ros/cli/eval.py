@@ -191,7 +191,10 @@ def _run_live(args: argparse.Namespace, params, sequences: list, title: str) -> 
     if args.jobs != 1:
         raise ValueError("--live runs one node at a time; --jobs must be 1")
     from ..tools.live_eval import LiveOptions, node_params_from_args, run_live_evaluation
-    options = LiveOptions(out_dir=args.out, node_params=node_params_from_args(args, params),
+    from .source_args import window_settings
+    # every window option as its node parameter (values from node_params_from_args and --node-param win)
+    node_params = {**window_settings(args), **node_params_from_args(args, params)}
+    options = LiveOptions(out_dir=args.out, node_params=node_params,
                           write_bags=not args.no_bags, bag_storage=args.bag_storage,
                           startup_timeout=args.startup_timeout, frame_timeout=args.frame_timeout,
                           in_flight=args.in_flight, torch_threads=args.threads)

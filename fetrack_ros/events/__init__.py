@@ -12,7 +12,7 @@ from .legacy import decode_legacy_arrays
 from .mono import MonoDecoder, encode_mono
 from .packets import EventPacketDecoder, make_decoder
 from .render import RenderStats, render_ahu, render_counts
-from .windows import WINDOW_POLICIES, WindowPolicy
+from .windows import WINDOW_POLICIES, WINDOW_SETTINGS, WindowPolicy, WindowSetting, window_policy_from_settings
 
 __all__ = [
     "EVENT_DTYPE", "TRIGGER_DTYPE", "EventDecodeError", "empty_events", "make_events",
@@ -22,4 +22,5 @@ __all__ = [
     "EventPacketDecoder", "make_decoder",
     "RenderStats", "render_ahu", "render_counts",
     "BufferStats", "EventBuffer", "WINDOW_POLICIES", "WindowPolicy", "ClockOffsetEstimator",
+    "WINDOW_SETTINGS", "WindowSetting", "window_policy_from_settings",
 ]

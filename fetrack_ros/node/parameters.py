@@ -13,10 +13,11 @@ import math
 import re
 from dataclasses import dataclass
 
+from fetrack_ros.events.windows import WINDOW_SETTINGS, WindowSetting, window_policy_from_settings
+from fetrack_ros.events.windows import seconds_to_ns  # noqa: F401 (P.seconds_to_ns: the node's s -> ns)
 from fetrack_ros.tracking import TrackerParams
 
 EVENT_INPUTS = ("event_packet", "event_frames", "dvs_event_array", "prophesee_event_array")
-WINDOW_POLICY_NAMES = ("between_frames", "fixed", "exposure")
 EVENT_CLOCKS = ("auto", "header", "fixed")
 QUEUE_POLICIES = ("newest", "oldest")
 RELIABILITIES = ("best_effort", "reliable")
@@ -60,6 +61,14 @@ def _qos(prefix: str, what: str, reliability: str, depth: int) -> list[ParamSpec
         ParamSpec(f"qos.{prefix}.durability", "volatile", f"QoS durability of {what}", choices=DURABILITIES),
     ]
 
+
+def _window_spec(setting: WindowSetting) -> ParamSpec:
+    return ParamSpec(setting.name, setting.default, setting.description, low=setting.low, high=setting.high,
+                     choices=setting.choices, unit=setting.unit)
+
+
+#: Event-window settings (read-only), declared from their one description in events/windows.py.
+WINDOW_SPECS = [_window_spec(setting) for setting in WINDOW_SETTINGS]
 
 #: Tracker settings, dynamic (they apply from the next frame); names as in TrackerParams.
 TRACKER_SPECS = [
@@ -110,15 +119,7 @@ SPECS: list[ParamSpec] = [
               "dvs_msgs / prophesee_event_msgs EventArray on events", choices=EVENT_INPUTS),
     ParamSpec("image_transport", "raw", "RGB input: raw = sensor_msgs/Image on topic image, compressed = "
               "sensor_msgs/CompressedImage on image/compressed", choices=("raw", "compressed")),
-    ParamSpec("window_policy", "between_frames", "Which events belong to an image: between_frames = "
-              "previous image stamp to this one; fixed = window_duration before the stamp; exposure = "
-              "[stamp + exposure_offset, + exposure_time)", choices=WINDOW_POLICY_NAMES),
-    ParamSpec("window_duration", 0.033, "Fixed window length, and the first between_frames window",
-              low=1e-6, high=10.0, unit="s"),
-    ParamSpec("window_max_duration", 0.0, "Cap of a between_frames window; 0 = no cap", low=0.0, high=10.0, unit="s"),
-    ParamSpec("exposure_time", 0.01, "Exposure policy: window length", low=1e-6, high=10.0, unit="s"),
-    ParamSpec("exposure_offset", 0.0, "Exposure policy: window start relative to the image stamp",
-              low=-10.0, high=10.0, unit="s"),
+    *WINDOW_SPECS,
     ParamSpec("event_clock", "auto", "Mapping of event times to image time: header = estimated from "
               "EventPacket header stamps; fixed = event_clock_offset_ns; auto = header for EventPacket "
               "input, fixed for legacy arrays (their times are ROS time)", choices=EVENT_CLOCKS),
@@ -246,8 +247,10 @@ def check_tracker_change(current: dict, changes: dict) -> tuple[TrackerParams | 
         return None, str(exc)
 
 
-def seconds_to_ns(seconds: float) -> int:
-    return int(round(seconds * 1e9))
+def window_policy(values: dict):
+    """The :class:`~fetrack_ros.events.WindowPolicy` for parameter values (the node's and
+    ``fetrack eval --live``'s; defaults where a window parameter is missing)."""
+    return window_policy_from_settings(values)
 
 
 def params_yaml() -> str:

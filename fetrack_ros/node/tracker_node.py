@@ -42,7 +42,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 from std_srvs.srv import Trigger
 
-from fetrack_ros.events import EventBuffer, RenderStats, WindowPolicy, render_ahu
+from fetrack_ros.events import EventBuffer, RenderStats, render_ahu
 from fetrack_ros.messages import (EventDecoding, ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image,
                                   stamp_to_ns)
 from fetrack_ros.messages.cdr import CdrError, parse_event_packet
@@ -182,10 +182,7 @@ class TrackerNode(LifecycleNode):
             source = {"matcher": EventFrameMatcher(P.seconds_to_ns(values["event_frame_tolerance"]))}
         else:
             source = {"decoding": EventDecoding(self._mode, clock, values["event_clock_offset_ns"])}
-        policy = WindowPolicy(kind=values["window_policy"], duration_ns=P.seconds_to_ns(values["window_duration"]),
-                              max_duration_ns=P.seconds_to_ns(values["window_max_duration"]) or None,
-                              exposure_ns=P.seconds_to_ns(values["exposure_time"]),
-                              exposure_offset_ns=P.seconds_to_ns(values["exposure_offset"]))
+        policy = P.window_policy(values)
         buffer = EventBuffer(max_span_ns=P.seconds_to_ns(values["event_buffer_span"]),
                              max_events=values["max_buffered_events"], reset_backward_ns=TIME_JUMP_BACK_NS)
         self._assembler = FrameAssembler(policy=policy, buffer=buffer, max_wait_s=values["max_wait"], **source)
