@@ -55,7 +55,7 @@ def _decode_rows(notes: list[str]) -> list[dict]:
 
             def ours():
                 decoder.reset()
-                return decoder.decode(path.read_bytes()[len(raw) - len(body):])
+                return decoder.decode(path.read_bytes()[len(raw) - len(body):]).events
             assert len(ours()) == N_EVENTS - 0  # all events decoded (first ADDR_Y: see tests)
             seconds = median_seconds(ours, warmup=2, repeats=7)
             rows.append(_row("EVT3 decode, expelliarmus-written file (both read the same bytes)",

@@ -4,17 +4,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fetrack_ros.events import (EVENT_DTYPE, EventDecodeError, EventPacketDecoder, MonoDecoder,
-                                decode_legacy_arrays, encode_mono, make_decoder, make_events,
-                                read_aedat4_events)
+from fetrack_ros.events import (EVENT_DTYPE, EventDecodeError, MonoDecoder, decode_legacy_arrays, encode_mono,
+                                make_decoder, make_events, read_aedat4_events)
+from fetrack_ros.messages.cdr import PacketRecord
+from fetrack_ros.messages.events import EventDecoding
 
 
 def test_mono_stream_equals_reference_decoder(evt3_fixtures):
     d = np.load(evt3_fixtures.stream("mono_stream"), allow_pickle=False)
     data, offsets = d["bytes"], d["packet_offsets"]
-    packet_decoder = EventPacketDecoder()
-    parts = [packet_decoder.decode("mono", int(d["width"]), int(d["height"]), int(d["time_base"][k]),
-                                   data[offsets[k]:offsets[k + 1]].tobytes())
+    decoding = EventDecoding("event_packet", "fixed", fixed_offset_ns=0)  # times stay sensor times
+    parts = [decoding.decode(PacketRecord(1_000_000 * k, int(d["height"]), int(d["width"]), k, int(d["time_base"][k]),
+                                          "mono", data[offsets[k]:offsets[k + 1]].tobytes()))[0]
              for k in range(len(offsets) - 1)]
     assert [len(p) for p in parts] == d["dec_cd_counts"].tolist()
     events = np.concatenate(parts)
@@ -23,7 +24,10 @@ def test_mono_stream_equals_reference_decoder(evt3_fixtures):
     np.testing.assert_array_equal(events["t"], d["cpp_cd_t"].astype(np.int64))
     # event_camera_py keeps only the low 32 bits (deliberate difference: we keep int64)
     np.testing.assert_array_equal(events["t"].astype(np.uint32).view(np.int32), d["dec_t"])
-    assert packet_decoder.packet_start_time_ns == int(d["time_base"][-1])
+    # a mono packet starts at its time_base, its first event may be later
+    last = MonoDecoder().decode(data[offsets[-2]:offsets[-1]].tobytes(), int(d["time_base"][-1]))
+    assert last.start_time_ns == int(d["time_base"][-1]) and len(last.triggers) == 0
+    np.testing.assert_array_equal(last.events, parts[-1])
 
 
 def test_mono_round_trip_bit_layout():
@@ -36,7 +40,7 @@ def test_mono_round_trip_bit_layout():
     word = int.from_bytes(data[8:16], "little")  # docs/design.md §6 layout, checked by hand once
     e = events[1]
     assert word == (int(e["p"]) << 63 | int(e["y"]) << 48 | int(e["x"]) << 32 | int(e["t"]) - time_base)
-    np.testing.assert_array_equal(MonoDecoder().decode(data, time_base), events)
+    np.testing.assert_array_equal(MonoDecoder().decode(data, time_base).events, events)
     with pytest.raises(ValueError, match="dt"):
         encode_mono(make_events([0, 0], [0, 0], [0, 2**32], [1, 1]))
     with pytest.raises(ValueError, match="15 bits"):
@@ -47,12 +51,12 @@ def test_mono_round_trip_bit_layout():
 @given(garbage=st.binary(max_size=200), time_base=st.integers(0, 2**62))
 def test_mono_random_bytes_then_recovery(garbage, time_base):
     decoder = MonoDecoder()
-    events = decoder.decode(garbage, time_base)
+    events = decoder.decode(garbage, time_base).events
     assert events.dtype == EVENT_DTYPE and len(events) == len(garbage) // 8
     assert decoder.stats.partial_bytes == len(garbage) % 8
     valid = make_events([1, 2], [3, 4], [10, 20], [1, 0])
     data, base = encode_mono(valid)
-    np.testing.assert_array_equal(decoder.decode(data, base), valid)
+    np.testing.assert_array_equal(decoder.decode(data, base).events, valid)
 
 
 def test_legacy_arrays():

@@ -4,8 +4,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fetrack_ros.events import (EVENT_DTYPE, TRIGGER_DTYPE, EventDecodeError, EventPacketDecoder,
-                                Evt3Decoder, encode_evt3, make_events, packetize)
+from fetrack_ros.events import (EVENT_DTYPE, TRIGGER_DTYPE, EventDecodeError, Evt3Decoder, encode_evt3,
+                                make_events, packetize)
+from fetrack_ros.messages.cdr import PacketRecord
+from fetrack_ros.messages.events import EventDecoding
 
 WRAP_US = 1 << 24
 
@@ -18,8 +20,9 @@ def packets(d, prefix=""):
 def decode_all(decoder, chunks):
     events, triggers, counts = [], [], []
     for chunk in chunks:
-        events.append(decoder.decode(chunk))
-        triggers.append(decoder.triggers)
+        decoded = decoder.decode(chunk)
+        events.append(decoded.events)
+        triggers.append(decoded.triggers)
         counts.append(len(events[-1]))
     return np.concatenate(events), np.concatenate(triggers), counts
 
@@ -60,7 +63,7 @@ def test_fixture_streams_equal_reference_decoder(evt3_fixtures, name):
 def test_fixture_stream_whole_and_random_splits_equal(evt3_fixtures):
     d = np.load(evt3_fixtures.stream("evt3_vect_stream"), allow_pickle=False)
     data = d["bytes"].tobytes()
-    whole = Evt3Decoder(1280, 720).decode(data)
+    whole = Evt3Decoder(1280, 720).decode(data).events
     rng = np.random.default_rng(5)
     for _ in range(3):
         cuts = np.sort(rng.choice(np.arange(2, len(data), 2), 400, replace=False))  # word aligned
@@ -73,7 +76,7 @@ def test_fixture_stream_whole_and_random_splits_equal(evt3_fixtures):
 @pytest.mark.parametrize("joined_in_sync", [True, False])
 def test_joined_packets_give_each_packets_events_and_start_time(evt3_fixtures, name, joined_in_sync):
     """Packets joined into one call (what the node and bag reader do per frame) decode to the
-    same events, and packet_starts splits them and gives each packet's start time as if the
+    same events, and their packet_starts split them and give each packet's start time as if the
     packets had been decoded one by one; small chunks put boundaries across chunk edges.
 
     ``joined_in_sync=False``: the stream is joined in mid-flight (its first TIME_HIGH cut off),
@@ -96,16 +99,19 @@ def test_joined_packets_give_each_packets_events_and_start_time(evt3_fixtures, n
         one_by_one = Evt3Decoder(width, height)
         expected, starts = [], []
         for part in parts:
-            expected.append(one_by_one.decode(part))
-            starts.append(-1 if one_by_one.packet_start_time_ns is None else one_by_one.packet_start_time_ns)
+            decoded = one_by_one.decode(part)
+            assert decoded.packet_starts.tolist() == [[0, -1 if decoded.start_time_ns is None else decoded.start_time_ns]]
+            expected.append(decoded.events)
+            starts.append(int(decoded.packet_starts[0, 1]))
         joined = Evt3Decoder(width, height)
         joined.CHUNK_WORDS = 64 + 32 * groups
         offsets = np.cumsum([len(part) // 2 for part in parts])[:-1]
-        events = joined.decode(data, packet_offsets=offsets)
-        np.testing.assert_array_equal(events, np.concatenate(expected))
+        decoded = joined.decode(data, packet_offsets=offsets)
+        np.testing.assert_array_equal(decoded.events, np.concatenate(expected))
         first_event = np.concatenate([[0], np.cumsum([len(e) for e in expected])[:-1]])
-        np.testing.assert_array_equal(joined.packet_starts[:, 0], first_event)
-        np.testing.assert_array_equal(joined.packet_starts[:, 1], starts)
+        assert decoded.packet_starts.shape == (len(parts), 2) and decoded.packet_starts.dtype == np.int64
+        np.testing.assert_array_equal(decoded.packet_starts[:, 0], first_event)
+        np.testing.assert_array_equal(decoded.packet_starts[:, 1], starts)
         if not joined_in_sync:
             assert starts[:3] == [-1, -1, -1] and starts[3] > 0
         assert joined.stats.out_of_geometry == one_by_one.stats.out_of_geometry
@@ -134,27 +140,38 @@ def check_against_reference(d, name, cd, trig, cd_counts, trig_counts):
 
 
 def test_edge_cases_behave_as_reference(evt3_fixtures):
+    """Each case's packets through the package's EventPacket decoding (one decoder state per
+    geometry, as event_camera_py keys them; fixed clock offset 0, so times stay sensor times);
+    the triggers, which that path does not pass on, from an Evt3Decoder of the case's geometry."""
     d = np.load(evt3_fixtures / "evt3_edge_cases.npz", allow_pickle=False)
     names = [str(n) for n in d["case_names"]]
     assert len(names) == 18
     for name in names:
-        strict = name == "unsupported_code"
-        packet_decoder = EventPacketDecoder()
-        cds, trigs, cd_counts, trig_counts = [], [], [], []
-        for width, height, data in edge_case_packets(d, name):
-            if strict:  # the reference raises here; strict mode does the same
-                decoder = packet_decoder.decoder("evt3", width, height)
-                decoder.strict = True
+        packets = list(edge_case_packets(d, name))
+        geometries = {(width, height) for width, height, _ in packets}
+        if name == "unsupported_code":  # the reference raises here; strict mode does the same
+            (width, height), = geometries
+            decoder = Evt3Decoder(width, height, strict=True)
+            cds, trigs = [], []
+            for _, _, data in packets:
                 with pytest.raises(EventDecodeError, match="unsupported code 0x1") as info:
                     decoder.decode(data)
-                cd, trig = info.value.events, info.value.triggers
-            else:
-                cd = packet_decoder.decode("evt3", width, height, 0, data)
-                trig = packet_decoder.triggers
-            cds.append(cd), trigs.append(trig)
-            cd_counts.append(len(cd)), trig_counts.append(len(trig))
-        check_against_reference(d, name, np.concatenate(cds), np.concatenate(trigs), cd_counts, trig_counts)
-        stats = [dec.stats for dec in packet_decoder._decoders.values()]
+                cds.append(info.value.events), trigs.append(info.value.triggers)
+            stats = [decoder.stats]
+        else:
+            decoding = EventDecoding("event_packet", "fixed", fixed_offset_ns=0)
+            cds = [decoding.decode(PacketRecord(1_000_000 * seq, height, width, seq, 0, "evt3", data))[0]
+                   for seq, (width, height, data) in enumerate(packets)]
+            stats = [decoder.stats for decoder in decoding._decoders.values()]
+            assert len(stats) == len(geometries)
+            if len(geometries) == 1:
+                decoder = Evt3Decoder(*geometries.pop())
+                trigs = [decoder.decode(data).triggers for _, _, data in packets]
+            else:  # the reference decodes no trigger in the geometry-change case
+                assert len(d[f"{name}__dec_trig"]) == 0
+                trigs = [np.zeros(0, TRIGGER_DTYPE) for _ in packets]
+        check_against_reference(d, name, np.concatenate(cds), np.concatenate(trigs), [len(c) for c in cds],
+                                [len(t) for t in trigs])
         counters = [sum(s.events_off for s in stats), sum(s.events_on for s in stats),
                     sum(s.triggers_falling for s in stats), sum(s.triggers_rising for s in stats)]
         assert counters == d[f"{name}__counters_off_on_rising_falling"].tolist(), name
@@ -165,7 +182,7 @@ def test_unsupported_code_default_skips_and_counts(evt3_fixtures):
     d = np.load(evt3_fixtures / "evt3_edge_cases.npz", allow_pickle=False)
     (_, _, data), = edge_case_packets(d, "unsupported_code")
     decoder = Evt3Decoder(1280, 720)
-    events = decoder.decode(data)
+    events = decoder.decode(data).events
     assert events[["x", "y", "p"]].tolist() == [(1, 1, 1), (2, 1, 1)]
     assert decoder.stats.unsupported_words == 1
 
@@ -192,7 +209,7 @@ def test_large_gaps_and_rollovers_from_hand_built_words():
                    th(0x000), tl(0x000), x(4),          # the wrap
                    th(0x800), th(0xFFF), th(0x7FE), tl(0x001), x(5),  # > 2^24 us via TIME_HIGHs
                    th(0x7F4), tl(0x002), x(6))          # back by exactly 10: no rollover
-    events = Evt3Decoder(1280, 720).decode(stream)
+    events = Evt3Decoder(1280, 720).decode(stream).events
     high = lambda h, low, rolls=0: (rolls * WRAP_US + (h << 12 | low)) * 1000  # noqa: E731
     assert events["t"].tolist() == [high(0x010, 1), high(0x7FF, 0x123), high(0xFFF, 0xFFF),
                                      high(0, 0, 1), high(0x7FE, 1, 2), high(0x7F4, 2, 2)]
@@ -203,8 +220,8 @@ def test_infer_time_high_reads_time_low_wraps():
     tl = lambda v: 0x6000 | v  # noqa: E731
     stream = words(0x8FFF, tl(0xFF0), 0x0001, 0x2001, tl(0x005), 0x2002, tl(0x003), 0x2003,
                    0x8001, tl(0x001), 0x2004)
-    standard = Evt3Decoder(1280, 720).decode(stream)["t"] // 1000
-    inferred = Evt3Decoder(1280, 720, infer_time_high=True).decode(stream)["t"] // 1000
+    standard = Evt3Decoder(1280, 720).decode(stream).events["t"] // 1000
+    inferred = Evt3Decoder(1280, 720, infer_time_high=True).decode(stream).events["t"] // 1000
     base = 0xFFF << 12
     assert standard.tolist() == [base | 0xFF0, base | 0x005, base | 0x003, WRAP_US + (1 << 12 | 1)]
     assert inferred.tolist() == [base | 0xFF0, WRAP_US | 0x005, WRAP_US + 4096 | 0x003,
@@ -222,9 +239,9 @@ def test_encoder_matches_reference_encoder_bytes_and_round_trips(evt3_fixtures):
     vector = encode_evt3(events, triggers)
     codes = np.frombuffer(vector, "<u2") >> 12
     assert len(vector) < len(plain) and np.count_nonzero(codes == 4) and np.count_nonzero(codes == 5)
-    decoder = Evt3Decoder(1280, 720)
-    np.testing.assert_array_equal(decoder.decode(vector), events)
-    np.testing.assert_array_equal(decoder.triggers, triggers)
+    decoded = Evt3Decoder(1280, 720).decode(vector)
+    np.testing.assert_array_equal(decoded.events, events)
+    np.testing.assert_array_equal(decoded.triggers, triggers)
 
 
 def random_events(rng, n, t0_us, max_gap_us, width=1280, height=720):
@@ -331,7 +348,7 @@ def test_expelliarmus_encoded_million_events_decode_identically(tmp_path):
     first = int(events["t"][0]) // 1000
     pair = words(0x8000 | (first >> 12 & 0xFFF), 0x6000 | (first & 0xFFF))
     decoder = Evt3Decoder(1280, 720, infer_time_high=True)
-    np.testing.assert_array_equal(decoder.decode(pair + body), events)
+    np.testing.assert_array_equal(decoder.decode(pair + body).events, events)
 
 
 def test_our_encoder_decoded_by_expelliarmus(tmp_path):
@@ -343,7 +360,7 @@ def test_our_encoder_decoded_by_expelliarmus(tmp_path):
     np.testing.assert_array_equal(got, expelliarmus_array(events))
     # the same bytes through our own decoder
     np.testing.assert_array_equal(
-        Evt3Decoder(1280, 720, infer_time_high=True).decode(path.read_bytes()[10:]), events)
+        Evt3Decoder(1280, 720, infer_time_high=True).decode(path.read_bytes()[10:]).events, events)
 
 
 VALID = encode_evt3(make_events([3, 4, 5, 9], [7, 7, 7, 2], [5_000, 5_000, 5_000, 9_000], [1, 1, 1, 0]))
@@ -355,19 +372,20 @@ def test_random_and_truncated_bytes_then_recovery(garbage, strict, cut):
     decoder = Evt3Decoder(640, 480, strict=strict)
     for data in (garbage, VALID[:cut], np.frombuffer(garbage, np.uint8)):
         try:
-            events = decoder.decode(data)
+            decoded = decoder.decode(data)
+            events, triggers = decoded.events, decoded.triggers
         except EventDecodeError as error:
             assert strict
-            events = error.events
+            events, triggers = error.events, error.triggers
         assert events.dtype == EVENT_DTYPE and len(events) <= 12 * (len(data) // 2)
-        assert len(decoder.triggers) <= len(data) // 2
-    expected = Evt3Decoder(640, 480).decode(VALID)
-    got = decoder.decode(VALID)  # a valid packet starts with its time pair and ADDR_Y
+        assert triggers.dtype == TRIGGER_DTYPE and len(triggers) <= len(data) // 2
+    expected = Evt3Decoder(640, 480).decode(VALID).events
+    got = decoder.decode(VALID).events  # a valid packet starts with its time pair and ADDR_Y
     np.testing.assert_array_equal(got[["x", "y", "p"]], expected[["x", "y", "p"]])
     # garbage TIME_HIGH words may have counted rollovers: times agree modulo 2^24 us
     assert np.all((got["t"] - expected["t"]) % (WRAP_US * 1000) == 0)
     decoder.reset()
-    np.testing.assert_array_equal(decoder.decode(VALID), expected)
+    np.testing.assert_array_equal(decoder.decode(VALID).events, expected)
 
 
 def test_bad_argument_types_raise_type_error():

@@ -35,7 +35,7 @@ def _well_formed(events, width=None, height=None):
        cut=st.integers(0, 3000))
 def test_evt3_decoder_takes_any_bytes_cut_anywhere(data, width, height, cut):
     decoder = Evt3Decoder(width, height)
-    events = np.concatenate([decoder.decode(data[:cut]), decoder.decode(data[cut:])])
+    events = np.concatenate([decoder.decode(data[:cut]).events, decoder.decode(data[cut:]).events])
     _well_formed(events, width, height)
 
 
@@ -43,7 +43,7 @@ def test_evt3_decoder_takes_any_bytes_cut_anywhere(data, width, height, cut):
 @given(data=st.binary(max_size=400), time_base=UINT64)
 def test_mono_decoder_refuses_or_decodes_with_non_negative_times(data, time_base):
     try:
-        events = MonoDecoder().decode(data, time_base)
+        events = MonoDecoder().decode(data, time_base).events
     except EventDecodeError:
         return
     _well_formed(events)

@@ -49,7 +49,7 @@ def test_f1_f2_mono_time_base_is_a_named_skip_for_the_node_and_the_stream_goes_o
 
 
 def test_mono_time_base_at_the_int64_edge_still_decodes():
-    events = MonoDecoder().decode(mono_packet(0, dt=(0, 7)).payload, 2**63 - 8)
+    events = MonoDecoder().decode(mono_packet(0, dt=(0, 7)).payload, 2**63 - 8).events
     assert list(events["t"]) == [2**63 - 8, 2**63 - 1]
 
 

@@ -4,7 +4,7 @@ EVT3 times count microseconds since the camera started; images are stamped in RO
 A driver stamps each packet with the host time at the packet's start, which is later than the
 sensor time at that start by a variable, non-negative latency. The smallest observed
 ``header_stamp - sensor_time_at_packet_start`` is therefore the best estimate of the clock
-offset (use the decoder's ``packet_start_time_ns``, not the packet's first event: a packet that
+offset (use the decoded packet's ``start_time_ns``, not its first event: a packet that
 begins in a gap has its first event much later than its start). The estimate follows lower
 observations at once and rises toward higher ones by at most ``max_drift_ppm`` of the sensor
 time elapsed, so that it can follow a drift between the two clocks but not the latency jitter.

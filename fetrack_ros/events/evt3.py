@@ -31,8 +31,8 @@ deliberate differences:
   oracle's ``get_num_trigger_rising()`` counts edge 0;
 * everything the oracle skips silently is counted in :class:`Evt3Stats` (words before
   synchronisation, out-of-geometry events, ignored words, odd trailing bytes, rollovers).
-  Geometry keying (one decoder state per ``(encoding, width, height)``) is done by
-  :class:`~fetrack_ros.events.packets.EventPacketDecoder`, as in event_camera_py.
+  Geometry keying (one decoder state per ``(encoding, width, height)``, as in event_camera_py)
+  is done by the caller: :class:`~fetrack_ros.messages.events.EventDecoding` in the package.
 
 ``infer_time_high=True`` also reads the EVT3 dialect written by expelliarmus 1.1.12 (one
 ``TIME_HIGH``, then time advancing through ``TIME_LOW`` wrap-arounds), which the oracle misreads.
@@ -65,6 +65,37 @@ US_TO_NS = 1000
 _POPCOUNT_12 = np.array([bin(v).count("1") for v in range(4096)], dtype=np.int64)
 _BIT_12 = np.arange(12, dtype=np.uint16)
 _NO_TRIGGERS = np.zeros(0, TRIGGER_DTYPE)
+
+
+@dataclass(frozen=True)
+class DecodedPacket:
+    """What one ``decode`` call of an EventPacket decoder (EVT3, mono, libcaer) returns.
+
+    ``events``: the CD events, :data:`EVENT_DTYPE`, shape ``(N,)``, ``t`` in sensor-time ns.
+    ``triggers``: the external triggers of the same bytes, :data:`TRIGGER_DTYPE`, shape ``(M,)``,
+    ``t`` in ns (empty for encodings without triggers).
+    ``packet_starts``: int64, shape ``(P, 2)``, one row per packet of the call (``P = 1 +
+    len(packet_offsets)``): the index in ``events`` of the packet's first event, and the sensor
+    time (ns) in effect when the packet began, -1 for a packet that began before the stream
+    synchronised. The start time is what :class:`~.clock.ClockOffsetEstimator` pairs with the
+    packet's header stamp.
+    """
+
+    events: np.ndarray
+    triggers: np.ndarray
+    packet_starts: np.ndarray
+
+    @property
+    def start_time_ns(self) -> int | None:
+        """Sensor time (ns) when the (first) packet began; None before synchronisation."""
+        start = int(self.packet_starts[0, 1])
+        return None if start < 0 else start
+
+
+def one_packet(events: np.ndarray, start_time_ns: int | None, triggers: np.ndarray = _NO_TRIGGERS) -> DecodedPacket:
+    """A :class:`DecodedPacket` of a single packet that began at ``start_time_ns`` (None: unknown)."""
+    start = -1 if start_time_ns is None else int(start_time_ns)
+    return DecodedPacket(events, triggers, np.array([[0, start]], np.int64))
 
 
 @dataclass
@@ -125,11 +156,10 @@ class Evt3Decoder:
     """Stateful EVT 3.0 decoder for one sensor geometry.
 
     ``decode(data)`` takes one packet (``bytes``-like or a uint8/uint16 numpy array) and returns
-    its CD events (:data:`EVENT_DTYPE`, ``t`` = sensor time in ns: ``rollovers * 2^24 us +
-    24-bit time``, counting rollovers from the decoder's creation or last ``reset()``). The
-    external triggers of that same call are in :attr:`triggers` (:data:`TRIGGER_DTYPE`);
-    ``decode_packet`` returns both. Packets must be given in order and none skipped: y, time and
-    vector state carry over, and a packet may end on any word.
+    a :class:`DecodedPacket`: its CD events (``t`` = sensor time in ns: ``rollovers * 2^24 us +
+    24-bit time``, counting rollovers from the decoder's creation or last ``reset()``), the
+    external triggers of the same bytes and the packet's start time. Packets must be given in
+    order and none skipped: y, time and vector state carry over, and a packet may end on any word.
 
     Until a ``TIME_HIGH`` followed by a ``TIME_LOW`` has been seen *within one call*, every
     other word is skipped (``stats.unsynced_words``), as the reference decoder does.
@@ -164,9 +194,6 @@ class Evt3Decoder:
         self._y = 0
         self._base = 0          # vector base x (uint16 arithmetic, as in the reference)
         self._vpol = 0
-        self.triggers = np.zeros(0, TRIGGER_DTYPE)
-        self.packet_start_time_ns: int | None = None
-        self.packet_starts = np.zeros((0, 2), np.int64)  # see decode(packet_offsets=...)
         if counters:
             self.stats = Evt3Stats()
 
@@ -180,49 +207,41 @@ class Evt3Decoder:
         """Current sensor time (ns), or None before synchronisation."""
         return ((self._high << 12) | self._low) * US_TO_NS if self._synced else None
 
-    def decode_packet(self, data, time_base: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Decode one packet; return ``(events, triggers)``."""
-        events = self.decode(data, time_base)
-        return events, self.triggers
-
-    def decode(self, data, time_base: int = 0, packet_offsets=()) -> np.ndarray:
-        """Decode one packet and return its CD events; its triggers go to :attr:`triggers`.
+    def decode(self, data, time_base: int = 0, packet_offsets=()) -> DecodedPacket:
+        """Decode one packet: its events, triggers and start time (:class:`DecodedPacket`).
 
         ``time_base`` (EventPacket.time_base) is ignored, as by the reference: EVT3 carries
         its own time.
 
-        :attr:`packet_start_time_ns` is set to the sensor time in effect when the packet began
-        (the time before it, or its synchronising time pair; None while unsynchronised): the
-        sensor-side time to pair with the packet's header stamp in :class:`ClockOffsetEstimator`.
+        A packet's start time is the sensor time in effect when it began (the time before it,
+        or its synchronising time pair; -1 / None while unsynchronised): the sensor-side time to
+        pair with the packet's header stamp in :class:`ClockOffsetEstimator`.
 
         ``packet_offsets``: when ``data`` is several consecutive packets joined (one call instead
         of one per packet), the word offsets (ascending, > 0) at which the second, third, ...
-        packet begin. :attr:`packet_starts` then holds, per packet, the index of its first event
-        in the returned array and its start time as above (-1 for a packet that began before
-        the stream synchronised), so the packets' events and clock observations stay apart.
+        packet begin. ``packet_starts`` of the result then has one row per packet, so the
+        packets' events and clock observations stay apart.
         """
         words = as_words(data, self.stats)
         self.stats.words += len(words)
-        self.triggers = np.zeros(0, TRIGGER_DTYPE)
         start = 0
         if not self._synced:
             start = self._synchronise(words)
-        self.packet_start_time_ns = self.time_ns
         # Per packet [first event index, start time ns or -1]. Packets that begin inside the
         # synchronised words are filled in chunk by chunk below.
-        now = -1 if self.packet_start_time_ns is None else self.packet_start_time_ns
+        now = -1 if self.time_ns is None else self.time_ns
         if len(packet_offsets):
             boundaries = np.concatenate([[0], np.asarray(packet_offsets, np.int64)])
-            self.packet_starts = np.zeros((len(boundaries), 2), np.int64)
+            packet_starts = np.zeros((len(boundaries), 2), np.int64)
             # Packets before the one that synchronises the stream have no start time; that one
             # starts at the synchronising time pair, as when decoded alone.
             synchronising = int(np.searchsorted(boundaries, start, side="right")) - 1
-            self.packet_starts[:, 1] = np.where(np.arange(len(boundaries)) >= synchronising, now, -1)
+            packet_starts[:, 1] = np.where(np.arange(len(boundaries)) >= synchronising, now, -1)
         else:
-            boundaries, self.packet_starts = _FIRST_WORD, np.array([[0, now]], np.int64)
+            boundaries, packet_starts = _FIRST_WORD, np.array([[0, now]], np.int64)
         words = words[start:]
         if not len(words):
-            return np.zeros(0, EVENT_DTYPE)
+            return DecodedPacket(np.zeros(0, EVENT_DTYPE), _NO_TRIGGERS, packet_starts)
         # Slices of CHUNK_WORDS keep every temporary cache-sized. The output is allocated once
         # for one event per word (only the pages written become resident) and grown only when
         # vector words expand past that.
@@ -251,24 +270,24 @@ class Evt3Decoder:
             elif len(chunk):
                 inside = (boundaries >= start + i) & (boundaries < start + i + len(chunk))
                 inside[0] = False  # the first packet's start is known already
-                filled, part_triggers, self.packet_starts[inside] = self._decode_synced(
+                filled, part_triggers, packet_starts[inside] = self._decode_synced(
                     chunk, codes, histogram, events, filled, boundaries[inside] - (start + i))
-                self.packet_starts[boundaries >= start + i + len(chunk)] = (filled, self.time_ns)
+                packet_starts[boundaries >= start + i + len(chunk)] = (filled, self.time_ns)
             if len(chunk) and len(part_triggers):
                 triggers.append(part_triggers)
             if first_bad is not None:
                 break
         events = events[:filled]
-        if triggers:
-            self.triggers = triggers[0] if len(triggers) == 1 else np.concatenate(triggers)
+        triggers = (_NO_TRIGGERS if not triggers else triggers[0] if len(triggers) == 1
+                    else np.concatenate(triggers))
         if first_bad is not None:
             error = EventDecodeError(
                 f"EVT3 word {start + i + first_bad} of the packet has unsupported code "
                 f"0x{bad_code:X} (supported: 0x0, 0x2-0x8, 0xA, 0xE, 0xF); the {len(events)} "
                 f"events before it were decoded (error.events), the rest of the packet was dropped")
-            error.events, error.triggers = events, self.triggers
+            error.events, error.triggers = events, triggers
             raise error
-        return events
+        return DecodedPacket(events, triggers, packet_starts)
 
     # ------------------------------------------------------------------ internals
     def _time_after(self, time_words: np.ndarray) -> np.ndarray:

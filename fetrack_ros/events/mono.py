@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .event_types import EVENT_DTYPE, EventDecodeError, as_event_array
+from .evt3 import DecodedPacket, one_packet
 
 MAX_DT = 0xFFFFFFFF
 MAX_TIME_NS = 2**63 - 1  # event times are int64 ns
@@ -39,15 +40,16 @@ class MonoDecoder:
     def __init__(self, width: int = 0, height: int = 0) -> None:
         self.width, self.height = int(width), int(height)
         self.stats = MonoStats()
-        self.packet_start_time_ns: int | None = None
 
     def reset(self, counters: bool = False) -> None:
         """Nothing to forget between packets; with ``counters`` zero ``stats``."""
         if counters:
             self.stats = MonoStats()
 
-    def decode(self, data, time_base: int = 0) -> np.ndarray:
-        """Decode one packet's bytes (or uint8/uint64 array) with its ``time_base`` (ns)."""
+    def decode(self, data, time_base: int = 0) -> DecodedPacket:
+        """Decode one packet's bytes (or uint8/uint64 array) with its ``time_base`` (ns).
+
+        The packet starts at ``time_base``; mono has no triggers."""
         if isinstance(data, np.ndarray) and data.dtype == np.uint64:
             words = data.astype("<u8", copy=False)
         else:
@@ -65,14 +67,13 @@ class MonoDecoder:
             # checked in Python integers: in int64 the sum would wrap to a negative time
             raise EventDecodeError(f"mono time_base {time_base} ns plus dt up to {last - time_base} ns "
                                    f"does not fit an int64 time (0..2^63-1 ns); packet skipped")
-        self.packet_start_time_ns = time_base
         events = np.empty(len(words), EVENT_DTYPE)
         events["t"] = dt + np.int64(time_base)
         events["x"] = (words >> 32) & 0xFFFF
         events["y"] = (words >> 48) & 0x7FFF
         events["p"] = words >> 63
         self.stats.events += len(words)
-        return events
+        return one_packet(events, time_base)
 
 
 def encode_mono(events: np.ndarray, time_base: int | None = None) -> tuple[bytes, int]:

@@ -1,17 +1,18 @@
 """EventPacket decoding by encoding name (``event_camera_msgs/msg/EventPacket``).
 
-``make_decoder(encoding, width, height)`` gives a decoder with ``decode(data, time_base=0) ->
-events``, ``reset()``, ``stats`` and ``packet_start_time_ns``: our own for ``evt3`` and ``mono``,
-event_camera_py's for ``libcaer`` and ``libcaer_cmp`` when that package is importable.
-:class:`EventPacketDecoder` keeps one decoder per ``(encoding, width, height)`` as
-event_camera_py does (a packet with another geometry gets its own, unsynchronised state).
+``make_decoder(encoding, width, height)`` gives a decoder with ``decode(data, time_base=0) ->``
+:class:`~.evt3.DecodedPacket` (events, triggers, start time), ``reset()`` and ``stats``: our own
+for ``evt3`` and ``mono``, event_camera_py's for ``libcaer`` and ``libcaer_cmp`` when that package
+is importable. The caller keeps one decoder per ``(encoding, width, height)`` as event_camera_py
+does (a packet with another geometry gets its own, unsynchronised state):
+:class:`~fetrack_ros.messages.events.EventDecoding` in the package.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .event_types import EVENT_DTYPE, TRIGGER_DTYPE
-from .evt3 import Evt3Decoder
+from .event_types import EVENT_DTYPE
+from .evt3 import DecodedPacket, Evt3Decoder, one_packet
 from .mono import MonoDecoder
 
 OWN_ENCODINGS = ("evt3", "mono")
@@ -32,14 +33,13 @@ class ExternalDecoder:
         self.encoding, self.width, self.height = encoding, int(width), int(height)
         self._decoder = event_camera_py.Decoder()
         self.stats = None
-        self.triggers = np.zeros(0, TRIGGER_DTYPE)
-        self.packet_start_time_ns: int | None = None
 
     def reset(self, counters: bool = False) -> None:
         import event_camera_py
         self._decoder = event_camera_py.Decoder()
 
-    def decode(self, data, time_base: int = 0) -> np.ndarray:
+    def decode(self, data, time_base: int = 0) -> DecodedPacket:
+        """Decode one packet; its start time is its first event's (event_camera_py gives no other)."""
         self._decoder.decode_bytes(self.encoding, self.width, self.height, int(time_base),
                                    bytes(data))
         cd = self._decoder.get_cd_events()
@@ -50,8 +50,7 @@ class ExternalDecoder:
         events = np.empty(len(cd), EVENT_DTYPE)
         events["x"], events["y"], events["p"] = cd["x"], cd["y"], cd["p"] != 0
         events["t"] = (cd["t"].astype(np.int64) + int(start)) * 1000
-        self.packet_start_time_ns = int(events["t"][0]) if len(events) else None
-        return events
+        return one_packet(events, int(events["t"][0]) if len(events) else None)
 
 
 def make_decoder(encoding: str, width: int, height: int):
@@ -69,30 +68,3 @@ def make_decoder(encoding: str, width: int, height: int):
     raise ValueError(f"EventPacket encoding {encoding!r} is unknown; expected one of "
                      f"{OWN_ENCODINGS + EXTERNAL_ENCODINGS}")
 
-
-class EventPacketDecoder:
-    """Decodes a stream of EventPackets, one decoder per ``(encoding, width, height)``."""
-
-    def __init__(self) -> None:
-        self._decoders: dict[tuple[str, int, int], object] = {}
-        self.triggers = np.zeros(0, TRIGGER_DTYPE)
-        self.packet_start_time_ns: int | None = None
-
-    def decoder(self, encoding: str, width: int, height: int):
-        """The decoder kept for this key (made on first use)."""
-        key = (str(encoding), int(width), int(height))
-        if key not in self._decoders:
-            self._decoders[key] = make_decoder(*key)
-        return self._decoders[key]
-
-    def decode(self, encoding: str, width: int, height: int, time_base: int, data) -> np.ndarray:
-        """Decode one packet's payload; its triggers go to :attr:`triggers`."""
-        decoder = self.decoder(encoding, width, height)
-        events = decoder.decode(data, time_base)
-        self.triggers = getattr(decoder, "triggers", np.zeros(0, TRIGGER_DTYPE))
-        self.packet_start_time_ns = decoder.packet_start_time_ns
-        return events
-
-    def reset(self) -> None:
-        """Forget every decoder's state (e.g. after a bag restarts)."""
-        self._decoders.clear()

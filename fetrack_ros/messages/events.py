@@ -173,8 +173,8 @@ class EventDecoding:
         before = _problem_count(decoder)
         outside = getattr(getattr(decoder, "stats", None), "out_of_geometry", 0)
         try:
-            events = decoder.decode(parts[0] if len(parts) == 1 else np.concatenate(parts), first.time_base,
-                                    **joined)
+            decoded = decoder.decode(parts[0] if len(parts) == 1 else np.concatenate(parts), first.time_base,
+                                     **joined)
         except EventDecodeError as exc:
             errors.append(EventInputError("events.malformed_packet", f"{key[0]} packet seq {first.seq}: {exc}"))
             return 0
@@ -187,11 +187,11 @@ class EventDecoding:
             self.counts["events.out_of_geometry"] += outside
         # Each packet gets its own clock observation and offset, on its slice of the events: the
         # same times as decoding packet by packet, however the packets were batched.
-        starts = decoder.packet_starts if joined else [(0, decoder.packet_start_time_ns)]
+        events, starts = decoded.events, decoded.packet_starts
         ends = [*(begin for begin, _ in starts[1:]), len(events)]
         plausible = None
         for header, (begin, sensor_start), end in zip(headers, starts, ends):
-            sensor_start = None if sensor_start is None or sensor_start < 0 else int(sensor_start)
+            sensor_start = None if sensor_start < 0 else int(sensor_start)
             self._to_image_clock(events[begin:end], header, sensor_start)
             if self.clock.fixed_offset_ns is None and end > begin:
                 # A driver stamps a packet when it starts: its events lie within the clock's jitter

@@ -24,6 +24,6 @@ def through_evt3(sequence, frame_events: list[np.ndarray], packet_us: int = 1000
     decoder = make_decoder("evt3", cfg.width, cfg.height)
     buffer = EventBuffer(max_span_ns=10**12)
     for _, payload in packetize(np.concatenate(frame_events), packet_us):
-        buffer.append(decoder.decode(payload))
+        buffer.append(decoder.decode(payload).events)
     policy = WindowPolicy("between_frames", duration_ns=cfg.frame_period_us * 1000)
     return [buffer.window(*policy.window(int(stamp))) for stamp in sequence.stamps_ns]
