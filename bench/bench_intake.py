@@ -67,6 +67,7 @@ def live_run(rate: float, width: int, height: int, burner: bool, inference: bool
     from ros_node_harness import Client, NodeProcess
     from ros_support import REPO_ROOT, start_process
 
+    from fetrack_ros.messages.stamps import stamp_to_ns
     from fetrack_ros.msg import Track
 
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if burner else None
@@ -94,7 +95,7 @@ def live_run(rate: float, width: int, height: int, burner: bool, inference: bool
             busy.wait()
     expected = dict(zip(sent["stamps_ns"], sent["expected_events"]))
     tracks = [t for t in client.tracks if t.status != Track.STATUS_UNINITIALIZED or not inference]
-    pairs = [(t.num_events, expected[t.header.stamp.sec * 10**9 + t.header.stamp.nanosec], t.event_window)
+    pairs = [(t.num_events, expected[stamp_to_ns(t.header.stamp)], t.event_window)
              for t in tracks]
     off = [pair for pair in pairs if abs(pair[0] - pair[1]) > TOLERANCE * pair[1]]
     exact = len(pairs) - len(off)

@@ -63,8 +63,10 @@ def _frames(n: int):
 def _image_msg(rgb: np.ndarray, stamp_ns: int):
     from sensor_msgs.msg import Image
 
+    from fetrack_ros.messages.stamps import ns_to_stamp
+
     msg = Image(encoding="rgb8", height=rgb.shape[0], width=rgb.shape[1], step=rgb.shape[1] * 3, data=rgb.tobytes())
-    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+    ns_to_stamp(stamp_ns, msg.header.stamp)
     msg.header.frame_id = "camera"
     return msg
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fetrack_ros.messages.stamps import ns_to_stamp, stamp_to_ns
 from fixture_paths import find_fixture
 from ros_support import spin_until, start_process, stop_process
 
@@ -167,7 +168,7 @@ class Client:
         msg = Image(encoding=encoding, height=pixels.shape[0], width=pixels.shape[1],
                     step=pixels.strides[0], data=pixels.tobytes())
         msg.header.frame_id = frame_id
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
+        ns_to_stamp(int(stamp_ns), msg.header.stamp)
         return msg
 
     def publish_image(self, rgb, stamp_ns: int, encoding: str = "rgb8") -> None:
@@ -177,7 +178,7 @@ class Client:
 
             msg = CompressedImage(format="png", data=cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))[1].tobytes())
             msg.header.frame_id = "camera"
-            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
+            ns_to_stamp(int(stamp_ns), msg.header.stamp)
             self.image_pub.publish(msg)
         else:
             self.image_pub.publish(self.image_msg(rgb, stamp_ns, encoding))
@@ -193,7 +194,7 @@ class Client:
     def tracks_for(self, stamps_ns) -> list:
         by_stamp = {}
         for track in self.tracks:
-            by_stamp.setdefault(track.header.stamp.sec * 1_000_000_000 + track.header.stamp.nanosec, []).append(track)
+            by_stamp.setdefault(stamp_to_ns(track.header.stamp), []).append(track)
         return [by_stamp.get(int(s), []) for s in stamps_ns]
 
     def wait_track(self, stamp_ns: int, timeout: float = 60.0):
@@ -236,7 +237,7 @@ class Client:
         from fetrack_ros.srv import SetTarget
 
         request = SetTarget.Request(x=float(box[0]), y=float(box[1]), width=float(box[2]), height=float(box[3]))
-        request.stamp.sec, request.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
+        ns_to_stamp(int(stamp_ns), request.stamp)
         return self.call(SetTarget, f"{NODE}/set_target", request)
 
     def set_parameter(self, name: str, value):
@@ -308,7 +309,7 @@ def evt3_packets(events_us: np.ndarray, width: int, height: int, offset_ns: int,
         msg = EventPacket(height=height, width=width, seq=seq_start + k, time_base=0, encoding="evt3",
                           is_bigendian=False, events=encode_evt3(_us_to_ns(chunk)))
         msg.header.frame_id = "event_camera"
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+        ns_to_stamp(stamp, msg.header.stamp)
         packets.append(msg)
     return packets
 
@@ -331,11 +332,11 @@ def event_arrays(events: np.ndarray, width: int, height: int, mode: str, packet_
     for chunk in np.split(events, edges):
         msg = array_type(height=height, width=width)
         msg.header.frame_id = "event_camera"
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(chunk["t"][0]), 1_000_000_000)
+        ns_to_stamp(int(chunk["t"][0]), msg.header.stamp)
         items = []
         for x, y, stamp, p in zip(chunk["x"].tolist(), chunk["y"].tolist(), chunk["t"].tolist(), chunk["p"].tolist()):
             event = event_type(x=x, y=y, polarity=bool(p))
-            event.ts.sec, event.ts.nanosec = divmod(stamp, 1_000_000_000)
+            ns_to_stamp(stamp, event.ts)
             items.append(event)
         msg.events = items
         arrays.append(msg)

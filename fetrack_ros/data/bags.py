@@ -28,7 +28,7 @@ import numpy as np
 from rosbags.rosbag2 import Reader
 
 # The node's own message conversions, so a bag read here gives the node's pixels and events.
-from ..messages import EventDecoding, ImageConversionError, image_to_rgb, stamp_to_ns
+from ..messages import EventDecoding, ImageConversionError, image_to_rgb, sec_nanosec_to_ns, stamp_to_ns
 from ..messages.cdr import CdrError, parse_event_packet
 from .groundtruth import read_boxes
 from .rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE, TRACK, get_typestore
@@ -124,7 +124,7 @@ def raw_header_stamp(raw: bytes) -> int:
         raise ValueError("message too short for a CDR header stamp")
     endian = "<" if raw[1] == 1 else ">"  # encapsulation id 0x0001 = CDR little endian
     sec, nanosec = struct.unpack_from(endian + "iI", raw, 4)
-    return sec * 1_000_000_000 + nanosec
+    return sec_nanosec_to_ns(sec, nanosec)
 
 
 def _nearest(stamps: np.ndarray, targets: np.ndarray, tolerance_ns: int) -> np.ndarray:

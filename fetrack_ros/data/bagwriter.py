@@ -12,18 +12,10 @@ import cv2
 import numpy as np
 from rosbags.rosbag2 import StoragePlugin, Writer
 
+from ..messages.stamps import ns_to_stamp
 from .rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE, TRACK, get_typestore
 
 STORAGES = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
-
-
-def ns_to_stamp(typestore, stamp_ns: int):
-    """int ns -> builtin_interfaces/msg/Time."""
-    stamp_ns = int(stamp_ns)
-    if stamp_ns < 0:
-        raise ValueError(f"stamp_ns must be >= 0 for a ROS time, got {stamp_ns}")
-    return typestore.types["builtin_interfaces/msg/Time"](sec=stamp_ns // 1_000_000_000,
-                                                            nanosec=stamp_ns % 1_000_000_000)
 
 
 class BagWriter:
@@ -56,8 +48,8 @@ class BagWriter:
             self._writer = None
 
     def _header(self, stamp_ns: int, frame_id: str):
-        return self.typestore.types["std_msgs/msg/Header"](stamp=ns_to_stamp(self.typestore, stamp_ns),
-                                                           frame_id=frame_id)
+        time_type = self.typestore.types["builtin_interfaces/msg/Time"]
+        return self.typestore.types["std_msgs/msg/Header"](stamp=ns_to_stamp(stamp_ns, time_type), frame_id=frame_id)
 
     def write(self, topic: str, msg, log_time_ns: int) -> None:
         """Serialize ``msg`` (a typestore message object) to ``topic`` at ``log_time_ns``."""

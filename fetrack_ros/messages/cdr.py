@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .stamps import NS_PER_S, stamp_to_ns
+from .stamps import sec_nanosec_to_ns, stamp_to_ns
 
 #: encapsulation id -> (byte order, largest alignment)
 _ENCAPSULATIONS = {0: (">", 8), 1: ("<", 8), 6: (">", 4), 7: ("<", 4)}
@@ -71,7 +71,7 @@ def parse_event_packet(raw) -> PacketRecord:
     reader.unpack("?", 1)  # is_bigendian: no decoder we know reads it
     (size,) = reader.unpack("I", 4)
     payload = reader.take(size, "events")
-    return PacketRecord(sec * NS_PER_S + nanosec, height, width, seq, time_base, encoding, payload)
+    return PacketRecord(sec_nanosec_to_ns(sec, nanosec), height, width, seq, time_base, encoding, payload)
 
 
 class _Reader:

@@ -36,6 +36,7 @@ from fetrack_ros.data.bags import BagSequence, open_reader, raw_header_stamp, re
 from fetrack_ros.data.rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE
 from fetrack_ros.evaluation.run import CONFIG_FILE, TRACKS_TOPIC, SequenceRun, save_run, score_runs
 from fetrack_ros.data.sequence import SourceError
+from fetrack_ros.messages.stamps import stamp_to_ns
 
 from ..node import parameters as P
 from .recorder import TrackRecorder
@@ -272,7 +273,7 @@ def run_from_tracks(sequence: BagSequence, tracks: list, arrivals: dict) -> Sequ
     ``arrivals``: stamp -> monotonic arrival time, whose intervals give ``frame_seconds``."""
     by_stamp: dict[int, list] = {}
     for track in tracks:
-        by_stamp.setdefault(track.header.stamp.sec * 1_000_000_000 + track.header.stamp.nanosec, []).append(track)
+        by_stamp.setdefault(stamp_to_ns(track.header.stamp), []).append(track)
     stamps = sequence.stamps_ns
     missing = [int(s) for s in stamps if len(by_stamp.get(int(s), ())) == 0]
     repeated = [int(s) for s in stamps if len(by_stamp.get(int(s), ())) > 1]

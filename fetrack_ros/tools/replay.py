@@ -39,6 +39,7 @@ from rclpy.qos import QoSProfile
 from fetrack_ros.data.bags import DEFAULT_RGB_TOPIC, describe_topics, open_reader, raw_header_stamp, read_messages
 from fetrack_ros.data.rostypes import EVENT_PACKET
 from fetrack_ros.data.sequence import SourceError
+from fetrack_ros.messages.stamps import ns_to_stamp, stamp_to_ns
 
 from ..node.qos import qos_profile
 
@@ -199,7 +200,7 @@ class BagReplayer:
             self.waiter = TrackWaiter()
             self.waiter.subscription = node.create_subscription(
                 Track, opts.track_topic,
-                lambda msg: self.waiter.add(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec),
+                lambda msg: self.waiter.add(stamp_to_ns(msg.header.stamp)),
                 QoSProfile(depth=100))
 
     def _select(self, reader) -> None:
@@ -276,7 +277,7 @@ class BagReplayer:
         """Publish /clock = ``ns``, or the last published time if that is later (never backwards)."""
         self._clock_ns = max(int(ns), self._clock_ns)
         if self._clock_pub is not None:
-            self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(self._clock_ns, 1_000_000_000)
+            ns_to_stamp(self._clock_ns, self._clock_msg.clock)
             self._clock_pub.publish(self._clock_msg)
 
     def play(self, stop: threading.Event | None = None) -> ReplayStats:
