@@ -13,6 +13,7 @@ import numpy as np
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 from ..messages.stamps import ns_to_stamp
+from ..messages.track import EVENT_WINDOW_COMPLETE, STATUS_TRACKING
 from .rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE, TRACK, get_typestore
 
 STORAGES = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
@@ -85,10 +86,11 @@ class BagWriter:
                                                      data=buf.reshape(-1))
         self.write(topic, msg, stamp_ns if log_time_ns is None else log_time_ns)
 
-    def write_track(self, topic: str, stamp_ns: int, box_xywh, *, status: int = 1, confidence: float = 1.0,
-                    template_updated: bool = False, num_events: int = 0, event_window: int = 0,
-                    frame_id: str = "camera", log_time_ns: int | None = None) -> None:
-        """One ``fetrack_ros/msg/Track`` (status 1 = STATUS_TRACKING, event_window 0 = complete)."""
+    def write_track(self, topic: str, stamp_ns: int, box_xywh, *, status: int = STATUS_TRACKING,
+                    confidence: float = 1.0, template_updated: bool = False, num_events: int = 0,
+                    event_window: int = EVENT_WINDOW_COMPLETE, frame_id: str = "camera",
+                    log_time_ns: int | None = None) -> None:
+        """One ``fetrack_ros/msg/Track`` (codes of :mod:`fetrack_ros.messages.track`; default: tracking, complete)."""
         x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64).reshape(4))
         msg = self.typestore.types[TRACK](header=self._header(stamp_ns, frame_id), status=int(status),
                                           x=x, y=y, width=w, height=h, confidence=float(confidence),

@@ -19,11 +19,11 @@ from typing import Iterator
 import numpy as np
 
 from ..events import EVENT_DTYPE, packetize
+from ..messages.track import STATUS_LOST, STATUS_TRACKING
 from .bags import DEFAULT_EVENT_FRAME_TOPIC, DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC
 from .bagwriter import BagWriter
 from .sequence import Sequence, SourceError
 
-STATUS_TRACKING, STATUS_LOST = 1, 3
 DEFAULT_START_NS = 1_000_000_000  # a zero stamp reads as "unset" in ROS tools
 PACKET_US = 1000
 

@@ -31,9 +31,8 @@ import numpy as np
 from . import metrics, report
 from ..data.groundtruth import write_boxes
 from ..data.sequence import Sequence, SourceError
+from ..messages.track import STATUS_TRACKING, status_code
 
-#: TrackStatus value -> fetrack_ros/msg/Track status constant
-TRACK_STATUS = {"tracking": 1, "low_confidence": 2, "lost": 3}
 TRACKS_TOPIC = "/fetrack/track"
 
 
@@ -129,7 +128,7 @@ def track_sequence(tracker, sequence: Sequence, init_box=None,
     n = len(sequence)
     boxes = np.zeros((n, 4))
     confidence = np.ones(n)
-    status = np.full(n, TRACK_STATUS["tracking"], np.uint8)
+    status = np.full(n, STATUS_TRACKING, np.uint8)
     template_updated = np.zeros(n, bool)
     num_events = np.zeros(n, np.int64)
     stamps = np.zeros(n, np.int64)
@@ -154,7 +153,7 @@ def track_sequence(tracker, sequence: Sequence, init_box=None,
             seconds[i - 1] = time.perf_counter() - start
             boxes[i] = result.box
             confidence[i] = result.confidence
-            status[i] = TRACK_STATUS[getattr(result.status, "value", result.status)]
+            status[i] = status_code(result.status)
             template_updated[i] = result.template_updated
         count += 1
         if on_frame is not None:

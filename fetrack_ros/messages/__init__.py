@@ -7,6 +7,7 @@ here is duck-typed on message fields: rclpy messages and rosbags messages both w
 - :mod:`.stamps`: ``builtin_interfaces/Time`` <-> int64 ns (the only place that arithmetic lives);
 - :mod:`.images`: Image / CompressedImage <-> ``H x W x 3`` uint8 RGB;
 - :mod:`.events`: EventPacket / legacy EventArray -> events in the image clock.
+- :mod:`.track`: ``fetrack_ros/msg/Track`` status and event-window codes, status names <-> codes.
 """
 from .events import EVENT_MODES, EventDecoding, EventInputError
 from .images import ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image

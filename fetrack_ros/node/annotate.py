@@ -4,7 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: Box colour per status (RGB): tracking green, low confidence yellow, lost red.
+#: Box colour per status name (RGB, the names of fetrack_ros.messages.track.STATUS_CODES):
+#: tracking green, low confidence yellow, lost red, uninitialized grey.
 STATUS_COLOURS = {
     "tracking": (40, 220, 40),
     "low_confidence": (240, 200, 20),

@@ -46,6 +46,7 @@ from fetrack_ros.events import EventBuffer, RenderStats, render_ahu
 from fetrack_ros.messages import (EventDecoding, ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image,
                                   stamp_to_ns)
 from fetrack_ros.messages.cdr import CdrError, parse_event_packet
+from fetrack_ros.messages.track import STATUS_NAMES, status_code
 from fetrack_ros.model.loading import ModelLoadError, load_inference_model
 from fetrack_ros.msg import Track
 from fetrack_ros.srv import SetTarget
@@ -69,8 +70,6 @@ class StartupError(RuntimeError):
 #: Most event messages taken from the subscription's queue per wake-up; more left queued is a
 #: backlog (images then wait longer for their events, see fetrack_ros.sync).
 INTAKE_BUDGET = 2000
-_STATUS = {"tracking": Track.STATUS_TRACKING, "low_confidence": Track.STATUS_LOW_CONFIDENCE,
-           "lost": Track.STATUS_LOST}
 
 
 @dataclass
@@ -460,7 +459,7 @@ class TrackerNode(LifecycleNode):
                 self.get_logger().warning(f"target rejected: {exc}")
         elif self._tracking:
             result = tracker.track(rgb, event_frame)
-            track.status = _STATUS[result.status.value]
+            track.status = status_code(result.status)
             track.x, track.y, track.width, track.height = result.box
             track.confidence, track.template_updated = result.confidence, result.template_updated
         inference_ms = (time.perf_counter() - started) * 1e3 if ran else None
@@ -508,7 +507,7 @@ class TrackerNode(LifecycleNode):
         if self._pub_detections is not None and tracked:
             self._pub_detections.publish(_detection_array(self._detections, track))
         if self._publish_debug and self._pub_debug.get_subscription_count():
-            status = {v: k for k, v in _STATUS.items()}.get(track.status, "uninitialized")
+            status = STATUS_NAMES.get(track.status, "uninitialized")
             box = (track.x, track.y, track.width, track.height) if tracked else None
             image = annotate(rgb, box, track.confidence if tracked else None, status)
             self._pub_debug.publish(rgb_to_image(image, track.header, Image))

@@ -37,6 +37,7 @@ from fetrack_ros.data.rostypes import COMPRESSED_IMAGE, EVENT_PACKET, IMAGE
 from fetrack_ros.evaluation.run import CONFIG_FILE, TRACKS_TOPIC, SequenceRun, save_run, score_runs
 from fetrack_ros.data.sequence import SourceError
 from fetrack_ros.messages.stamps import stamp_to_ns
+from fetrack_ros.messages.track import STATUS_UNINITIALIZED
 
 from ..node import parameters as P
 from .recorder import TrackRecorder
@@ -281,7 +282,7 @@ def run_from_tracks(sequence: BagSequence, tracks: list, arrivals: dict) -> Sequ
         raise LiveEvalError(f"bag {sequence.path}: expected one Track per image; {len(missing)} image(s) got none "
                             f"(first stamps {missing[:3]}), {len(repeated)} got several (first {repeated[:3]})")
     ordered = [by_stamp[int(s)][0] for s in stamps]
-    if ordered[0].status == 0:  # STATUS_UNINITIALIZED: the node did not take the initial box
+    if ordered[0].status == STATUS_UNINITIALIZED:  # the node did not take the initial box
         raise LiveEvalError(f"bag {sequence.path}: the node did not initialize on frame 0 (its Track is "
                             f"uninitialized); see the node log")
     seconds = np.diff([arrivals.get(int(s), np.nan) for s in stamps])
