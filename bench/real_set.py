@@ -309,13 +309,9 @@ def compare(model_results: dict, csrt_results: dict, model_label: str = "model")
     if sorted(names) != sorted(csrt_results):
         raise ValueError(f"the two trackers were scored on different sequences: {sorted(names)} vs "
                          f"{sorted(csrt_results)}")
-    for name in names:
-        if model_results[name]["num_frames"] != csrt_results[name]["num_frames"]:
-            raise ValueError(f"sequence {name}: {model_results[name]['num_frames']} frames scored for the model, "
-                             f"{csrt_results[name]['num_frames']} for CSRT")
+    result = {"sequences": [], "summary": {}, "paired": metrics.paired_differences(model_results, csrt_results)}
     ours = metrics.sequence_scores([model_results[n] for n in names])
     base = metrics.sequence_scores([csrt_results[n] for n in names])
-    result = {"sequences": [], "summary": {}, "paired": {}}
     for k, name in enumerate(names):
         result["sequences"].append({"name": name, "frames": int(model_results[name]["num_frames"]),
                                     model_label: {"sr": float(ours["auc"][k]), "pr20": float(ours["precision_20"][k])},
@@ -324,10 +320,6 @@ def compare(model_results: dict, csrt_results: dict, model_label: str = "model")
         s = metrics.summarize([results[n] for n in names])
         result["summary"][label] = {"sr": s["auc"], "sr_ci95": list(s["auc_ci95"]), "pr20": s["precision_20"],
                                     "pr20_ci95": list(s["precision_20_ci95"])}
-    for key, metric in (("auc", "sr"), ("precision_20", "pr20")):
-        diff = ours[key] - base[key]
-        result["paired"][metric] = {"mean": float(diff.mean()), "ci95": list(metrics.bootstrap_interval(diff)),
-                                    "per_sequence": diff.tolist()}
     result["num_sequences"] = len(names)
     result["num_frames"] = int(sum(model_results[n]["num_frames"] for n in names))
     return result
@@ -358,9 +350,9 @@ def run_pair(sequences: list, tracker, log=lambda s: print(s, file=sys.stderr)) 
 
 def load_tracker(checkpoint: str):
     """The Tracker with the network the checkpoint describes (its stored config), on the CPU."""
-    from fetrack_ros.model import load_model
+    from fetrack_ros.model.loading import load_inference_model
     from fetrack_ros.tracking import Tracker
-    return Tracker(load_model(checkpoint).eval())
+    return Tracker(load_inference_model("auto", checkpoint, device="cpu").model)
 
 
 def markdown(report: dict) -> str:

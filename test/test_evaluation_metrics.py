@@ -128,3 +128,26 @@ def test_summarize_rejects_empty_and_fps():
     assert metrics.fps([0.01, 0.03]) == pytest.approx(50.0)
     with pytest.raises(ValueError):
         metrics.fps([])
+
+
+def test_paired_differences_are_per_sequence_and_cancel_a_shared_difficulty():
+    gt = np.tile([10.0, 10.0, 20.0, 20.0], (30, 1))
+    rng = np.random.default_rng(0)
+    ours, baseline = {}, {}
+    for k in range(6):   # sequences of very different difficulty; ours is always a little closer
+        shake = rng.normal(0, 2 + 6 * k, (30, 4)) * [1, 1, 0, 0]
+        ours[f"s{k}"] = metrics.evaluate_sequence(gt + shake * 0.8, gt)
+        baseline[f"s{k}"] = metrics.evaluate_sequence(gt + shake, gt)
+    paired = metrics.paired_differences(ours, baseline)
+    a, b = metrics.sequence_scores(list(ours.values())), metrics.sequence_scores(list(baseline.values()))
+    np.testing.assert_allclose(paired["sr"]["per_sequence"], a["auc"] - b["auc"])
+    assert paired["sr"]["mean"] > 0 and paired["sr"]["ci95"][0] <= paired["sr"]["mean"] <= paired["sr"]["ci95"][1]
+    # the paired interval is narrower than the spread of either tracker's own per-sequence scores
+    assert np.ptp(paired["sr"]["ci95"]) < metrics.bootstrap_interval(a["auc"])[1] - metrics.bootstrap_interval(a["auc"])[0]
+    only = metrics.paired_differences(ours, baseline, ["s0", "s5"])
+    assert only["pr20"]["per_sequence"] == [paired["pr20"]["per_sequence"][0], paired["pr20"]["per_sequence"][5]]
+    with pytest.raises(ValueError, match=r"missing: \['s9'\]"):
+        metrics.paired_differences(ours, baseline, ["s0", "s9"])
+    baseline["s1"] = metrics.evaluate_sequence(gt[:20], gt[:20])
+    with pytest.raises(ValueError, match="sequence s1: 30 frames scored for one tracker, 20"):
+        metrics.paired_differences(ours, baseline)

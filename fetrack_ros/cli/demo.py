@@ -110,10 +110,9 @@ def _paired_sr_differences(ours: dict, baseline: dict, degraded: dict) -> str:
         names = [n for n in ours if keep(n)]
         if not names:
             continue
-        diff = (metrics.sequence_scores([ours[n] for n in names])["auc"]
-                - metrics.sequence_scores([baseline[n] for n in names])["auc"])
-        low, high = metrics.bootstrap_interval(diff)
-        lines.append(f"- {subset} ({len(names)} sequences): {diff.mean():+.1f} SR (95% interval {low:+.1f} to {high:+.1f})")
+        sr = metrics.paired_differences(ours, baseline, names)["sr"]
+        lines.append(f"- {subset} ({len(names)} sequences): {sr['mean']:+.1f} SR "
+                     f"(95% interval {sr['ci95'][0]:+.1f} to {sr['ci95'][1]:+.1f})")
     return "\n".join(lines) + "\n"
 
 

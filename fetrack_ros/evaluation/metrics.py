@@ -188,6 +188,32 @@ def sequence_scores(results: Sequence[dict]) -> dict[str, np.ndarray]:
             "precision_20": np.array([100.0 * float(r["precision_curve"][PRECISION_THRESHOLD_PX]) for r in results])}
 
 
+def paired_differences(ours: dict, baseline: dict, names: Iterable[str] | None = None) -> dict:
+    """Per-sequence SR and PR@20 differences ``ours - baseline`` on the same sequences, in points.
+
+    ``ours`` / ``baseline``: ``{sequence: evaluate_sequence(...)}``, scored on the same frames;
+    ``names``: the sequences to compare (default: all of ``ours``). Returns ``{"sr": ..., "pr20": ...}``,
+    each ``{"mean", "ci95" (bootstrap_interval of the differences), "per_sequence" (list)}``. A paired
+    difference cancels what makes a sequence hard for both trackers, so its interval is far
+    narrower than the two means' intervals.
+    """
+    names = list(ours if names is None else names)
+    missing = sorted(set(names) - set(ours) | set(names) - set(baseline))
+    if missing or not names:
+        raise ValueError(f"paired_differences() needs both trackers scored on every sequence; missing: {missing or 'all'}")
+    for name in names:
+        if ours[name]["num_frames"] != baseline[name]["num_frames"]:
+            raise ValueError(f"sequence {name}: {ours[name]['num_frames']} frames scored for one tracker, "
+                             f"{baseline[name]['num_frames']} for the other")
+    a = sequence_scores([ours[n] for n in names])
+    b = sequence_scores([baseline[n] for n in names])
+    out = {}
+    for key, metric in (("auc", "sr"), ("precision_20", "pr20")):
+        diff = a[key] - b[key]
+        out[metric] = {"mean": float(diff.mean()), "ci95": list(bootstrap_interval(diff)), "per_sequence": diff.tolist()}
+    return out
+
+
 def bootstrap_interval(values, confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES,
                        seed: int = 0) -> tuple[float, float]:
     """Percentile-bootstrap interval of the mean of per-sequence ``values``.
