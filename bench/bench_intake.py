@@ -14,7 +14,6 @@ stream (``EventDecoding.decode_many`` on 33-packet batches, as the node decodes 
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -23,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-TEST_DIR = Path(__file__).resolve().parents[1] / "test"
+from .bench_node import HARNESS, TEST_DIR, load_test_module
+
 DDS_PROFILE = Path(__file__).resolve().parents[1] / "config" / "fastdds_high_rate.xml"
 RATES_M = (1, 2, 3, 5, 7, 10, 15, 20)
 SECONDS = 2.0
@@ -34,10 +34,7 @@ PROBLEMS = ("events.lost_packets", "events.implausible_time", "events.evicted_un
 
 
 def _camera_module():
-    spec = importlib.util.spec_from_file_location("camera_process", TEST_DIR / "camera_process.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_test_module("camera_process")
 
 
 def offline_decode_rate(rate: float, width: int, height: int) -> float:
@@ -63,12 +60,12 @@ def live_run(rate: float, width: int, height: int, burner: bool, inference: bool
 
     ``inference``: a target is set, so the tracker runs on every image it can take; without one the
     node still cuts and counts every window (Tracks with STATUS_UNINITIALIZED carry num_events)."""
-    sys.path.insert(0, str(TEST_DIR))
-    from ros_node_harness import Client, NodeProcess
-    from ros_support import REPO_ROOT, start_process
-
     from fetrack_ros.messages.stamps import stamp_to_ns
     from fetrack_ros.msg import Track
+    from fetrack_ros.tools.process import PythonProcess
+
+    harness = load_test_module(*HARNESS)
+    Client, NodeProcess = harness.Client, harness.NodeProcess
 
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if burner else None
     params = {"diagnostics_period": 0.2}
@@ -79,7 +76,7 @@ def live_run(rate: float, width: int, height: int, burner: bool, inference: bool
     try:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "sent.json"
-            camera = start_process([str(REPO_ROOT / "test" / "camera_process.py"), "--rate", str(rate), "--seconds",
+            camera = PythonProcess([str(TEST_DIR / "camera_process.py"), "--rate", str(rate), "--seconds",
                                     str(SECONDS), "--width", str(width), "--height", str(height), "--out", str(out)],
                                    "camera ready", timeout=300.0)
             client.spin_until(lambda: camera.poll() is not None, 120.0, "the camera process to finish")

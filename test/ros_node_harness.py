@@ -1,7 +1,8 @@
 """Test harness for the tracker node: the real node in its own process, a test client over DDS.
 
-- :class:`NodeProcess`: ``python -m fetrack_ros.node.tracker_node`` with parameters, its output
-  drained by a thread (a full pipe would block the node) and kept for failure messages;
+- :class:`NodeProcess`: ``python -m fetrack_ros.node.tracker_node`` with parameters, started by
+  :class:`fetrack_ros.tools.process.PythonProcess` (waits for the ready line; its output drained by
+  a thread, as a full pipe would block the node, and kept for failure messages);
 - :class:`Client`: an rclpy node that publishes images, event frames and EVT3 EventPackets (or
   legacy EventArrays), collects Tracks and /diagnostics, and calls the node's services and
   parameter service;
@@ -15,12 +16,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from fetrack_ros.messages.stamps import ns_to_stamp, stamp_to_ns
+from fetrack_ros.node import NODE_MODULE, READY_LINE
 from fixture_paths import find_fixture
 from ros_support import spin_until, start_process, stop_process
 
@@ -73,19 +74,13 @@ def ros_arg(name: str, value) -> str:
 class NodeProcess:
     """The tracker node as a subprocess; ``output`` holds what it printed so far."""
 
-    def __init__(self, params: dict, extra_args: tuple = (), ready: str = "tracker_node active",
+    def __init__(self, params: dict, extra_args: tuple = (), ready: str = READY_LINE,
                  timeout: float = 90.0) -> None:
-        args = ["-m", "fetrack_ros.node.tracker_node", "--ros-args", *extra_args]
+        args = ["-m", NODE_MODULE, "--ros-args", *extra_args]
         for name, value in params.items():
             args += ["-p", ros_arg(name, value)]
         self.proc = start_process(args, ready, timeout=timeout)
-        self.lines: list[str] = list(self.proc.startup_lines)
-        self._drain = threading.Thread(target=self._read, daemon=True)
-        self._drain.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line)
+        self.lines: list[str] = self.proc.lines  # every line, kept by the process's reader thread
 
     @property
     def output(self) -> str:
@@ -96,7 +91,6 @@ class NodeProcess:
 
     def stop(self) -> str:
         stop_process(self.proc)
-        self._drain.join(timeout=5.0)
         return self.output
 
 

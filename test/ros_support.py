@@ -5,12 +5,11 @@ test never hangs.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable
+
+from fetrack_ros.tools.process import PythonProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,36 +23,13 @@ def spin_until(executor, predicate: Callable[[], bool], timeout: float, what: st
         executor.spin_once(timeout_sec=0.05)
 
 
-def start_process(args: list[str], ready_line: str, timeout: float = 30.0) -> subprocess.Popen:
-    """Start ``python args...`` with the repository on the path; wait for ``ready_line`` on stdout.
-
-    The lines read up to and including the ready line are kept as ``proc.startup_lines``."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-               PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, *args], cwd=REPO_ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        if ready_line in line:
-            proc.startup_lines = seen
-            return proc
-    stop_process(proc)
-    raise AssertionError(f"process {args} did not print {ready_line!r} within {timeout} s; output:\n"
-                         + "".join(seen[-40:]))
+def start_process(args: list[str], ready_line: str, timeout: float = 30.0) -> PythonProcess:
+    """``python args...`` run from the repository root, returned once it printed ``ready_line``
+    (:class:`fetrack_ros.tools.process.PythonProcess`: ``startup_lines`` holds the lines up to and
+    including it, ``lines`` the output so far; ``ProcessStartError`` with its last lines if not)."""
+    return PythonProcess(args, ready_line, timeout=timeout, cwd=REPO_ROOT)
 
 
-def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> str:
-    """Interrupt (like Ctrl-C), then kill if needed; return the remaining output."""
-    if proc.poll() is None:
-        proc.send_signal(subprocess.signal.SIGINT)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
-    return proc.stdout.read() if proc.stdout else ""
+def stop_process(proc: PythonProcess, timeout: float = 10.0) -> str:
+    """Interrupt (like Ctrl-C), then kill if needed; return its last output lines."""
+    return proc.stop(timeout)

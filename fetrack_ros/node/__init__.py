@@ -7,4 +7,11 @@ event message classes; their decoding, like the image conversions, is ROS-free i
 :mod:`fetrack_ros.messages`; pairing images with their events is :mod:`fetrack_ros.sync`),
 :mod:`.diagnostics` and :mod:`.annotate` (debug image); the network comes from
 :mod:`fetrack_ros.model.loading`.
+
+The names below are cheap to import (no rclpy, no torch) for the tools that start the node.
 """
+
+#: ``python -m`` module of the node
+NODE_MODULE = "fetrack_ros.node.tracker_node"
+#: The node prints (and logs to /rosout) a line starting with this once it is active
+READY_LINE = "tracker_node active"

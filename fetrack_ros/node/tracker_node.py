@@ -54,6 +54,7 @@ from fetrack_ros.sync import TIME_JUMP_BACK_NS, AssembledFrame, EventFrameMatche
 from fetrack_ros.tracking import Tracker
 from fetrack_ros.tracking.inputs import match_event_frame
 
+from . import READY_LINE
 from . import parameters as P
 from .annotate import annotate
 from .diagnostics import Diagnostics, to_diagnostic_array
@@ -61,7 +62,6 @@ from .event_input import MissingPackageError, message_type
 from .qos import qos_from_parameters
 
 NODE_NAME = "tracker_node"
-READY_LINE = "tracker_node active"
 
 
 class StartupError(RuntimeError):

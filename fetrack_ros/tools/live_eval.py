@@ -22,10 +22,7 @@ import dataclasses
 import json
 import os
 import shutil
-import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -39,12 +36,12 @@ from fetrack_ros.data.sequence import SourceError
 from fetrack_ros.messages.stamps import stamp_to_ns
 from fetrack_ros.messages.track import STATUS_UNINITIALIZED
 
+from ..node import NODE_MODULE, READY_LINE
 from ..node import parameters as P
+from .process import ProcessStartError, PythonProcess
 from .recorder import TrackRecorder
 from .replay import BagReplayer, ReplayError, ReplayOptions, RosSession, TrackWaiter
 
-NODE_MODULE = "fetrack_ros.node.tracker_node"
-READY_TEXT = "tracker_node active"  # tracker_node.READY_LINE (not imported: that pulls in torch)
 
 #: Node parameters every live run sets (the caller's may override them).
 LIVE_DEFAULTS = {
@@ -175,61 +172,19 @@ def write_params_file(path: Path, params: dict) -> Path:
     return path
 
 
-class NodeProcess:
-    """``python -m fetrack_ros.node.tracker_node`` with a params file and remaps; its output goes to
-    ``log_path`` and the last lines are kept for error messages."""
-
-    def __init__(self, params_file: Path, remaps: list[str], log_path: Path, timeout: float,
-                 torch_threads: int | None = None) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        package_root = str(Path(__file__).resolve().parents[2])  # run the same fetrack_ros as this process
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        if torch_threads:
-            env["OMP_NUM_THREADS"] = str(torch_threads)
-        args = [sys.executable, "-m", NODE_MODULE, "--ros-args", "--params-file", str(params_file)]
-        for remap in remaps:
-            args += ["-r", remap]
-        self.lines: collections.deque[str] = collections.deque(maxlen=60)
-        self._ready = threading.Event()
-        self._log = open(log_path, "w")
-        self.proc = subprocess.Popen(args, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self._drain = threading.Thread(target=self._read, daemon=True)
-        self._drain.start()
-        deadline = time.monotonic() + timeout
-        while not self._ready.wait(0.1):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self._drain.join(timeout=2.0)
-                why = (f"exited with code {self.proc.returncode}" if self.proc.poll() is not None
-                       else f"did not report '{READY_TEXT}' within {timeout:.0f} s")
-                self.stop()
-                raise LiveEvalError(f"the tracker node {why}; its output:\n{self.output}")
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            self._log.write(line)
-            self._log.flush()
-            if READY_TEXT in line:
-                self._ready.set()
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines).rstrip() or "(nothing)"
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ctrl-C, then kill if it does not end within ``timeout``."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(subprocess.signal.SIGINT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
-        self._drain.join(timeout=5.0)
-        self._log.close()
+def start_node(params_file: Path, remaps: list[str], log_path: Path, timeout: float,
+               torch_threads: int | None = None) -> PythonProcess:
+    """``python -m fetrack_ros.node.tracker_node`` with a params file and remaps, once active; its
+    output goes to ``log_path`` and the last lines are kept for error messages."""
+    args = ["-m", NODE_MODULE, "--ros-args", "--params-file", str(params_file)]
+    for remap in remaps:
+        args += ["-r", remap]
+    env = {"OMP_NUM_THREADS": str(torch_threads)} if torch_threads else None
+    try:
+        return PythonProcess(args, READY_LINE, timeout=timeout, what="the tracker node", env=env,
+                             log_path=log_path, keep=60)
+    except ProcessStartError as exc:
+        raise LiveEvalError(str(exc)) from None
 
 
 #: Images in flight at most (the node's queue holds all but one of them).
@@ -330,8 +285,8 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
             shutil.rmtree(bag_path)
         bag_path.parent.mkdir(parents=True, exist_ok=True)
     log(f"{sequence.name}: starting the tracker node")
-    node = NodeProcess(params_file, remaps, out_dir / "live" / f"{sequence.name}.node.log",
-                       options.startup_timeout, options.torch_threads)
+    node = start_node(params_file, remaps, out_dir / "live" / f"{sequence.name}.node.log",
+                      options.startup_timeout, options.torch_threads)
     try:
         with RosSession() as session:
             waiter = TrackWaiter()
@@ -347,7 +302,7 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
                 try:
                     replayer.play()
                 except ReplayError as exc:
-                    state = "running" if node.alive() else f"exited with code {node.proc.returncode}"
+                    state = "running" if node.alive() else f"exited with code {node.returncode}"
                     raise LiveEvalError(f"{exc}\nthe node is {state}; its output:\n{node.output}") from None
                 tracks = recorder.tracks()
             finally:
