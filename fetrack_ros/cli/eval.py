@@ -190,12 +190,32 @@ def _run_live(args: argparse.Namespace, params, sequences: list, title: str) -> 
         raise ValueError("--live replays bags: give --bag")
     if args.jobs != 1:
         raise ValueError("--live runs one node at a time; --jobs must be 1")
-    from ..tools.live_eval import LiveOptions, node_params_from_args, run_live_evaluation
-    from .source_args import window_settings
-    # every window option as its node parameter (values from node_params_from_args and --node-param win)
-    node_params = {**window_settings(args), **node_params_from_args(args, params)}
-    options = LiveOptions(out_dir=args.out, node_params=node_params,
+    from ..tools.live_eval import LiveOptions, run_live_evaluation
+    options = LiveOptions(out_dir=args.out, node_params=node_params_from_args(args, params),
                           write_bags=not args.no_bags, bag_storage=args.bag_storage,
                           startup_timeout=args.startup_timeout, frame_timeout=args.frame_timeout,
                           in_flight=args.in_flight, torch_threads=args.threads)
     return run_live_evaluation(sequences, options, title=f"{title} (live)", label=args.label)
+
+
+def node_params_from_args(args: argparse.Namespace, tracker_params) -> dict:
+    """Node parameters equivalent to ``fetrack eval`` options (model, tracker, event windows), then
+    ``--node-param`` values, which win."""
+    from ..node import parameters as P
+    from ..tools.live_eval import coerce_parameter, parse_node_params
+    from .source_args import window_settings
+    params = {"model": args.model, "model_depth": int(args.depth or 0), "device": args.device,
+              **window_settings(args),
+              "event_clock": args.event_clock, "event_clock_offset_ns": int(args.event_offset_ns),
+              "event_frame_tolerance": args.match_tolerance_ms / 1e3}
+    if args.checkpoint is not None:
+        params["checkpoint"] = str(Path(args.checkpoint).resolve())
+    tracker = dataclasses.asdict(tracker_params)
+    defaults = dataclasses.asdict(type(tracker_params)())
+    not_node = sorted(k for k in tracker if k not in P.TRACKER_PARAM_NAMES and tracker[k] != defaults[k])
+    if not_node:
+        raise ValueError(f"--live: tracker setting(s) {not_node} are not node parameters; the node has "
+                         f"{list(P.TRACKER_PARAM_NAMES)}")
+    params.update({k: tracker[k] for k in P.TRACKER_PARAM_NAMES})
+    params.update(parse_node_params(getattr(args, "node_param", None)))
+    return {name: coerce_parameter(name, value) for name, value in params.items()}

@@ -18,7 +18,6 @@ throughput in the replay, transport included. ``live/<seq>.params.yaml`` and
 from __future__ import annotations
 
 import collections
-import dataclasses
 import json
 import os
 import shutil
@@ -121,26 +120,6 @@ def parse_node_params(items) -> dict:
         if reason:
             raise ValueError(f"--node-param {reason}")
     return params
-
-
-def node_params_from_args(args, tracker_params) -> dict:
-    """Node parameters equivalent to ``fetrack eval`` options (model, tracker, event windows)."""
-    params = {"model": args.model, "model_depth": int(args.depth or 0), "device": args.device,
-              "window_policy": args.window_policy, "window_duration": args.window_duration_ms / 1e3,
-              "exposure_time": args.exposure_ms / 1e3, "exposure_offset": args.exposure_offset_ms / 1e3,
-              "event_clock": args.event_clock, "event_clock_offset_ns": int(args.event_offset_ns),
-              "event_frame_tolerance": args.match_tolerance_ms / 1e3}
-    if args.checkpoint is not None:
-        params["checkpoint"] = str(Path(args.checkpoint).resolve())
-    tracker = dataclasses.asdict(tracker_params)
-    defaults = dataclasses.asdict(type(tracker_params)())
-    not_node = sorted(k for k in tracker if k not in P.TRACKER_PARAM_NAMES and tracker[k] != defaults[k])
-    if not_node:
-        raise ValueError(f"--live: tracker setting(s) {not_node} are not node parameters; the node has "
-                         f"{list(P.TRACKER_PARAM_NAMES)}")
-    params.update({k: tracker[k] for k in P.TRACKER_PARAM_NAMES})
-    params.update(parse_node_params(getattr(args, "node_param", None)))
-    return {name: coerce_parameter(name, value) for name, value in params.items()}
 
 
 def bag_inputs(sequence: BagSequence) -> tuple[dict, list[str]]:
@@ -270,7 +249,7 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
     # event packets queued at a wake-up, so the images they complete are released together
     in_flight = options.in_flight
     if in_flight is None:
-        in_flight = needed_in_flight(sequence, _window_policy({**LIVE_DEFAULTS, **options.node_params}))
+        in_flight = needed_in_flight(sequence, P.window_policy({**LIVE_DEFAULTS, **options.node_params}))
     params = {**LIVE_DEFAULTS, "queue_size": in_flight, **options.node_params, **inputs,
               "initial_box": [float(v) for v in gt[0]]}
     out_dir = Path(options.out_dir)
@@ -310,15 +289,6 @@ def track_bag_live(sequence: BagSequence, options: LiveOptions,
     finally:
         node.stop()
     return run_from_tracks(sequence, tracks, {int(s): waiter.arrival(int(s)) for s in stamps})
-
-
-def _window_policy(params: dict):
-    """The node's WindowPolicy for these parameter values (defaults where not given)."""
-    from fetrack_ros.events import WindowPolicy
-    value = {spec.name: params.get(spec.name, spec.default) for spec in P.SPECS}
-    return WindowPolicy(kind=value["window_policy"], duration_ns=P.seconds_to_ns(value["window_duration"]),
-                        exposure_ns=P.seconds_to_ns(value["exposure_time"]),
-                        exposure_offset_ns=P.seconds_to_ns(value["exposure_offset"]))
 
 
 def run_live_evaluation(sequences: list[BagSequence], options: LiveOptions, *, title: str = "Live evaluation",
