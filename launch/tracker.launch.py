@@ -83,8 +83,9 @@ def _rviz(context):
     if value("namespace").strip("/"):
         with open(config) as source:
             text = namespaced_rviz_config(source.read(), value("namespace"))
-        handle, config = tempfile.mkstemp(prefix="fetrack_", suffix=".rviz")
-        with os.fdopen(handle, "w") as copy:
+        # one file per namespace, rewritten by each launch (not a new temporary file every time)
+        config = os.path.join(tempfile.gettempdir(), f"fetrack_{value('namespace').strip('/').replace('/', '_')}.rviz")
+        with open(config, "w") as copy:
             copy.write(text)
     return [Node(package="rviz2", executable="rviz2", name="fetrack_rviz", namespace=value("namespace"),
                  arguments=["-d", config], parameters=[{"use_sim_time": _flag(value("use_sim_time"))}])]

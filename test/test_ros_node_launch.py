@@ -133,6 +133,8 @@ def test_replay_launch_defaults_to_a_player_that_needs_no_rosbag2():
     assert ast.literal_eval(keyword(player, "default_value")) == "auto"
     # fetrack replay runs as `<python> -m fetrack_ros.cli replay`: no console script needed on a robot
     assert {"-m", "fetrack_ros.cli", "replay"} <= set(string_literals(tree))
+    # ... and waits for the tracker's image subscription: a bag played before discovery reaches no one
+    assert "--wait-for" in string_literals(tree)
 
 
 def test_rviz_is_optional_in_the_launch_file():
