@@ -10,9 +10,9 @@ import os, signal, sys, time
 print("starting", os.environ.get("FETRACK_TEST_VALUE"))
 print("path", sys.path[1] if len(sys.path) > 1 else "")
 print("warning on stderr", file=sys.stderr)
-print("child READY now")
-if "--ignore-sigint" in sys.argv:
+if "--ignore-sigint" in sys.argv:  # before the ready line: stop() may follow it at once
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+print("child READY now")
 for k in range(1000):
     print("tick", k)
     time.sleep(0.02)

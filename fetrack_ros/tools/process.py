@@ -25,6 +25,13 @@ class ProcessStartError(RuntimeError):
     """The child exited, or stayed silent, before its ready line; the message ends with its last output."""
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default. A parent started in the background by
+    a shell ignores SIGINT and its children inherit that, and Python then never raises
+    KeyboardInterrupt: :meth:`PythonProcess.stop` could only kill."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class PythonProcess:
     """``python args...`` started and waited for until it prints a line containing ``ready_line``.
 
@@ -50,7 +57,8 @@ class PythonProcess:
         self._ready = threading.Event()
         self._log = open(log_path, "w") if log_path is not None else None
         self.proc = subprocess.Popen([sys.executable, *self.args], cwd=cwd, env=full_env, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     preexec_fn=_default_sigint)
         self._drain = threading.Thread(target=self._read, daemon=True)
         self._drain.start()
         deadline = time.monotonic() + timeout
