@@ -51,3 +51,15 @@ def test_gif_holds_every_step_th_frame_of_every_clip(tmp_path):
         assert tuple(np.asarray(gif.convert("RGB"))[_CAPTION_PX + 45, 5]) == (60, 60, 60)
     with pytest.raises(ValueError, match="at least one clip"):
         write_tracking_gif(tmp_path / "none.gif", [])
+
+
+def test_gif_keeps_the_exact_box_colours_on_a_noisy_frame(tmp_path):
+    noisy = clip(2)
+    rng = np.random.default_rng(0)
+    noisy.rgb = [rng.integers(0, 256, (H, W, 3), dtype=np.uint8) for _ in range(2)]   # far more than 48 colours
+    path = write_tracking_gif(tmp_path / "noisy.gif", [noisy], colours=48)
+    with Image.open(path) as gif:
+        frame = np.asarray(gif.convert("RGB"))
+    rgb = frame[_CAPTION_PX:, :W]
+    assert tuple(rgb[10 + 5, 10]) == GROUND_TRUTH_COLOUR and tuple(rgb[30 + 5, 40]) == TRACKER_COLOURS[0]
+    assert (frame[:_CAPTION_PX, W + _GAP_PX:] == GROUND_TRUTH_COLOUR).all(axis=-1).any()   # the legend's first label

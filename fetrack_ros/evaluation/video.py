@@ -47,16 +47,17 @@ def draw_box(image: np.ndarray, box, colour, thickness: int = 2) -> None:
     cv2.rectangle(image, (x1, y1), (x2, y2), tuple(int(c) for c in colour), thickness, lineType=cv2.LINE_8)
 
 
-def frame_panel(clip: TrackedClip, i: int) -> np.ndarray:
+def frame_panel(clip: TrackedClip, i: int, marks: bool = True) -> np.ndarray:
     """Frame ``i`` of ``clip``: a caption row (sequence, frame, legend) over RGB-with-boxes | event
-    frame, (H + caption, 2W + gap, 3) uint8."""
+    frame, (H + caption, 2W + gap, 3) uint8. ``marks=False``: without the boxes and the legend."""
     rgb = np.ascontiguousarray(clip.rgb[i], dtype=np.uint8).copy()
     events = np.ascontiguousarray(clip.events[i], dtype=np.uint8)
     if events.shape != rgb.shape:
         events = cv2.resize(events, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
-    draw_box(rgb, clip.gt[i], GROUND_TRUTH_COLOUR, 1)
-    for colour, boxes in zip(TRACKER_COLOURS, clip.boxes.values()):
-        draw_box(rgb, boxes[i], colour)
+    if marks:
+        draw_box(rgb, clip.gt[i], GROUND_TRUTH_COLOUR, 1)
+        for colour, boxes in zip(TRACKER_COLOURS, clip.boxes.values()):
+            draw_box(rgb, boxes[i], colour)
     h, w = rgb.shape[:2]
     panel = np.full((h + _CAPTION_PX, 2 * w + _GAP_PX, 3), 24, np.uint8)
     panel[_CAPTION_PX:, :w] = rgb
@@ -64,24 +65,41 @@ def frame_panel(clip: TrackedClip, i: int) -> np.ndarray:
     font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
     cv2.putText(panel, f"{clip.name}  {i + 1}/{len(clip.rgb)}", (4, 13), font, scale, (230, 230, 230), 1, cv2.LINE_AA)
     x = w + _GAP_PX + 4
-    for label, colour in [("ground truth", GROUND_TRUTH_COLOUR), *zip(clip.boxes, TRACKER_COLOURS)]:
-        cv2.putText(panel, label, (x, 13), font, scale, colour, 1, cv2.LINE_AA)
+    for label, colour in [("ground truth", GROUND_TRUTH_COLOUR), *zip(clip.boxes, TRACKER_COLOURS)] if marks else []:
+        cv2.putText(panel, label, (x, 13), font, scale, colour, 1, cv2.LINE_8)  # exact colours: see _gif_frame
         x += 8 + cv2.getTextSize(label, font, scale, 1)[0][0]
     return panel
+
+
+def _gif_frame(clip: TrackedClip, i: int, colours: int):
+    """Frame ``i`` as a palette image whose boxes and legend keep their exact colours: the picture
+    without them is quantized to ``colours - 5`` colours, and the marks use 5 reserved entries."""
+    from PIL import Image
+
+    reserved = [GROUND_TRUTH_COLOUR, *TRACKER_COLOURS]
+    marked, plain = frame_panel(clip, i), frame_panel(clip, i, marks=False)
+    image = Image.fromarray(plain).quantize(colours - len(reserved), dither=Image.Dither.NONE)
+    palette = image.getpalette()[:3 * (colours - len(reserved))]
+    first = len(palette) // 3
+    index = np.array(image)
+    drawn = (marked != plain).any(axis=-1)
+    for k, colour in enumerate(reserved):
+        index[drawn & (marked == colour).all(axis=-1)] = first + k
+    out = Image.fromarray(index, "P")
+    out.putpalette(palette + [c for colour in reserved for c in colour])
+    return out
 
 
 def write_tracking_gif(path: str | Path, clips: list[TrackedClip], fps: float = 15.0, step: int = 1,
                        colours: int = 48) -> Path:
     """Every ``step``-th frame of ``clips``, one clip after the other, as a looping GIF shown at
-    ``fps`` (a ``colours``-colour palette per frame); returns the path."""
-    from PIL import Image
+    ``fps`` (a ``colours``-colour palette per frame, boxes in their exact colours); returns the path."""
 
     if not clips:
         raise ValueError("write_tracking_gif needs at least one clip")
     if step < 1 or fps <= 0:
         raise ValueError(f"write_tracking_gif needs step >= 1 and fps > 0, got {step} and {fps}")
-    images = [Image.fromarray(frame_panel(clip, i)).quantize(colours, dither=Image.Dither.NONE)
-              for clip in clips for i in range(0, len(clip.rgb), step)]
+    images = [_gif_frame(clip, i, colours) for clip in clips for i in range(0, len(clip.rgb), step)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(path, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
