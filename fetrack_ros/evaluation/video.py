@@ -66,7 +66,7 @@ def frame_panel(clip: TrackedClip, i: int, marks: bool = True) -> np.ndarray:
     cv2.putText(panel, f"{clip.name}  {i + 1}/{len(clip.rgb)}", (4, 13), font, scale, (230, 230, 230), 1, cv2.LINE_AA)
     x = w + _GAP_PX + 4
     for label, colour in [("ground truth", GROUND_TRUTH_COLOUR), *zip(clip.boxes, TRACKER_COLOURS)] if marks else []:
-        cv2.putText(panel, label, (x, 13), font, scale, colour, 1, cv2.LINE_8)  # exact colours: see _gif_frame
+        cv2.putText(panel, label, (x, 13), font, scale, colour, 1, cv2.LINE_AA)
         x += 8 + cv2.getTextSize(label, font, scale, 1)[0][0]
     return panel
 
@@ -82,9 +82,14 @@ def _gif_frame(clip: TrackedClip, i: int, colours: int):
     palette = image.getpalette()[:3 * (colours - len(reserved))]
     first = len(palette) // 3
     index = np.array(image)
-    drawn = (marked != plain).any(axis=-1)
-    for k, colour in enumerate(reserved):
-        index[drawn & (marked == colour).all(axis=-1)] = first + k
+    # Text is antialiased (OpenCV 5 even with LINE_8): a drawn pixel takes the reserved colour
+    # nearest to it when that is nearer than the picture underneath, which keeps text crisp.
+    drawn = np.flatnonzero((marked != plain).any(axis=-1))
+    pixels = marked.reshape(-1, 3)[drawn].astype(np.int32)
+    to_mark = np.linalg.norm(pixels[:, None, :] - np.asarray(reserved)[None], axis=-1)
+    to_picture = np.linalg.norm(pixels - plain.reshape(-1, 3)[drawn], axis=-1)
+    take = to_mark.min(axis=1) < to_picture
+    index.reshape(-1)[drawn[take]] = first + to_mark.argmin(axis=1)[take]
     out = Image.fromarray(index, "P")
     out.putpalette(palette + [c for colour in reserved for c in colour])
     return out
