@@ -39,14 +39,14 @@ def held_out_sets(num_sequences: int, num_frames: int) -> dict:
 
 def track_both(sequences: list, trackers: dict, log) -> dict:
     """``{label: {sequence: evaluate_sequence(...)}}``: every tracker on the same simulated frames."""
-    from bench.real_set import _FrameList
+    from fetrack_ros.data.sequence import FrameList
     from fetrack_ros.evaluation import metrics
     from fetrack_ros.evaluation.run import track_sequence
     results = {label: {} for label in trackers}
     for seq in sequences:
         frames = list(seq.frames())   # simulated once, tracked by both
         for label, tracker in trackers.items():
-            run = track_sequence(tracker, _FrameList(seq.name, frames))
+            run = track_sequence(tracker, FrameList(seq.name, frames))
             results[label][seq.name] = metrics.evaluate_sequence(run.boxes, seq.gt_xywh)
         log(f"  {seq.name}: " + ", ".join(
             f"{label} {100 * float(results[label][seq.name]['success_curve'].mean()):.1f}" for label in trackers))

@@ -35,7 +35,6 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -284,19 +283,6 @@ def build(out: Path, cache: Path = DEFAULT_CACHE, recording: Path | None = None,
 
 
 # -- the paired comparison ---------------------------------------------------------------------
-class _FrameList:
-    """Frames already read, as the Sequence that :func:`track_sequence` takes (both trackers see them)."""
-
-    def __init__(self, name: str, frames: list):
-        self.name, self._frames = name, frames
-
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    def frames(self) -> Iterator:
-        return iter(self._frames)
-
-
 def compare(model_results: dict, csrt_results: dict, model_label: str = "model") -> dict:
     """Per-sequence and mean SR/PR@20 of both trackers and the paired difference model - CSRT.
 
@@ -329,15 +315,16 @@ def run_pair(sequences: list, tracker, log=lambda s: print(s, file=sys.stderr)) 
     """Track each sequence with ``tracker`` (a :class:`fetrack_ros.tracking.Tracker`) and with CSRT on the
     same frames, both from the first ground-truth box. Returns boxes, scores and seconds per tracker."""
     from fetrack_ros.evaluation import metrics
-    from fetrack_ros.evaluation.run import track_sequence
     from fetrack_ros.cli.demo import track_csrt
+    from fetrack_ros.data.sequence import FrameList
+    from fetrack_ros.evaluation.run import track_sequence
     out = {"model": {}, "csrt": {}, "boxes": {}, "seconds": {"model": [], "csrt": [], "read": 0.0}}
     for seq in sequences:
         started = time.perf_counter()
         frames = list(seq.frames())
         out["seconds"]["read"] += time.perf_counter() - started
         gt = seq.gt_xywh
-        run = track_sequence(tracker, _FrameList(seq.name, frames))
+        run = track_sequence(tracker, FrameList(seq.name, frames))
         csrt_boxes, csrt_seconds = track_csrt(frames)
         out["model"][seq.name] = metrics.evaluate_sequence(run.boxes, gt)
         out["csrt"][seq.name] = metrics.evaluate_sequence(csrt_boxes, gt)

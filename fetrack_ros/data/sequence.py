@@ -75,6 +75,26 @@ class Sequence(abc.ABC):
         return f"{type(self).__name__}(name={self.name!r}, frames={len(self)})"
 
 
+class FrameList(Sequence):
+    """Frames already read (a list of :class:`Frame`), as a Sequence: several trackers run over the
+    same frames without reading or simulating them again. Ground truth from the frames' boxes."""
+
+    def __init__(self, name: str, frames: list[Frame]):
+        self.name, self._frames = name, list(frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def frames(self) -> Iterator[Frame]:
+        return iter(self._frames)
+
+    @property
+    def gt_xywh(self) -> np.ndarray | None:
+        if any(f.gt_xywh is None for f in self._frames):
+            return None
+        return np.stack([f.gt_xywh for f in self._frames]).astype(np.float64)
+
+
 def check_frame_sizes(first: tuple | None, rgb: np.ndarray, event_frame: np.ndarray, where: str) -> tuple:
     """Sizes must stay those of frame 0 (``first``; None at frame 0). Returns frame 0's sizes.
 

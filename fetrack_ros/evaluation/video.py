@@ -47,28 +47,43 @@ def draw_box(image: np.ndarray, box, colour, thickness: int = 2) -> None:
     cv2.rectangle(image, (x1, y1), (x2, y2), tuple(int(c) for c in colour), thickness, lineType=cv2.LINE_8)
 
 
-def frame_panel(clip: TrackedClip, i: int, marks: bool = True) -> np.ndarray:
+def frame_panel(clip: TrackedClip, i: int) -> np.ndarray:
     """Frame ``i`` of ``clip``: a caption row (sequence, frame, legend) over RGB-with-boxes | event
-    frame, (H + caption, 2W + gap, 3) uint8. ``marks=False``: without the boxes and the legend."""
-    rgb = np.ascontiguousarray(clip.rgb[i], dtype=np.uint8).copy()
-    events = np.ascontiguousarray(clip.events[i], dtype=np.uint8)
+    frame, (H + caption, 2W + gap, 3) uint8."""
+    panel = _picture(clip, i)
+    _draw_marks(panel, clip, i)
+    return panel
+
+
+_FONT, _SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+
+
+def _picture(clip: TrackedClip, i: int) -> np.ndarray:
+    """The panel without boxes and legend: caption row with the sequence and frame, RGB | events."""
+    rgb = np.asarray(clip.rgb[i], dtype=np.uint8)
+    events = np.asarray(clip.events[i], dtype=np.uint8)
     if events.shape != rgb.shape:
         events = cv2.resize(events, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
-    if marks:
-        draw_box(rgb, clip.gt[i], GROUND_TRUTH_COLOUR, 1)
-        for colour, boxes in zip(TRACKER_COLOURS, clip.boxes.values()):
-            draw_box(rgb, boxes[i], colour)
     h, w = rgb.shape[:2]
     panel = np.full((h + _CAPTION_PX, 2 * w + _GAP_PX, 3), 24, np.uint8)
     panel[_CAPTION_PX:, :w] = rgb
     panel[_CAPTION_PX:, w + _GAP_PX:] = events
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
-    cv2.putText(panel, f"{clip.name}  {i + 1}/{len(clip.rgb)}", (4, 13), font, scale, (230, 230, 230), 1, cv2.LINE_AA)
-    x = w + _GAP_PX + 4
-    for label, colour in [("ground truth", GROUND_TRUTH_COLOUR), *zip(clip.boxes, TRACKER_COLOURS)] if marks else []:
-        cv2.putText(panel, label, (x, 13), font, scale, colour, 1, cv2.LINE_AA)
-        x += 8 + cv2.getTextSize(label, font, scale, 1)[0][0]
+    cv2.putText(panel, f"{clip.name}  {i + 1}/{len(clip.rgb)}", (4, 13), _FONT, _SCALE, (230, 230, 230), 1,
+                cv2.LINE_AA)
     return panel
+
+
+def _draw_marks(panel: np.ndarray, clip: TrackedClip, i: int) -> None:
+    """The ground truth and every tracker's box on the RGB half, and their legend, in place."""
+    w = (panel.shape[1] - _GAP_PX) // 2
+    rgb = panel[_CAPTION_PX:, :w]   # a view: boxes are drawn into the panel
+    draw_box(rgb, clip.gt[i], GROUND_TRUTH_COLOUR, 1)
+    for colour, boxes in zip(TRACKER_COLOURS, clip.boxes.values()):
+        draw_box(rgb, boxes[i], colour)
+    x = w + _GAP_PX + 4
+    for label, colour in [("ground truth", GROUND_TRUTH_COLOUR), *zip(clip.boxes, TRACKER_COLOURS)]:
+        cv2.putText(panel, label, (x, 13), _FONT, _SCALE, colour, 1, cv2.LINE_AA)
+        x += 8 + cv2.getTextSize(label, _FONT, _SCALE, 1)[0][0]
 
 
 def _gif_frame(clip: TrackedClip, i: int, colours: int):
@@ -77,7 +92,9 @@ def _gif_frame(clip: TrackedClip, i: int, colours: int):
     from PIL import Image
 
     reserved = [GROUND_TRUTH_COLOUR, *TRACKER_COLOURS]
-    marked, plain = frame_panel(clip, i), frame_panel(clip, i, marks=False)
+    plain = _picture(clip, i)
+    marked = plain.copy()
+    _draw_marks(marked, clip, i)
     image = Image.fromarray(plain).quantize(colours - len(reserved), dither=Image.Dither.NONE)
     palette = image.getpalette()[:3 * (colours - len(reserved))]
     first = len(palette) // 3

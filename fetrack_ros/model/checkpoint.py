@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -62,8 +63,18 @@ def save_checkpoint(model: nn.Module, path, extra: dict | None = None) -> Path:
     return path
 
 
-def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
-    """The state dict in ``path`` and, for this project's files, the stored config (else None)."""
+@dataclass(frozen=True)
+class CheckpointFile:
+    """What one read of a checkpoint gives: the state dict, the stored config (this project's
+    files; else None) and ``extra`` (this project's files: training state, model card; else ``{}``)."""
+
+    state_dict: dict[str, torch.Tensor]
+    config: ModelConfig | None
+    extra: dict
+
+
+def read_checkpoint_file(path) -> CheckpointFile:
+    """Read ``path`` once: weights (checked finite), stored config and ``extra``."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
@@ -75,29 +86,43 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
     else:
         state_dict, config = _find_state_dict(obj, path), None
     check_finite(state_dict, str(path))
-    return state_dict, config
+    return CheckpointFile(state_dict, config, _extra_of(obj))
+
+
+def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
+    """The state dict in ``path`` and, for this project's files, the stored config (else None)."""
+    checkpoint = read_checkpoint_file(path)
+    return checkpoint.state_dict, checkpoint.config
+
+
+def _extra_of(obj) -> dict:
+    extra = obj.get("extra") if isinstance(obj, Mapping) and "format" in obj else None
+    return dict(extra) if isinstance(extra, Mapping) else {}
 
 
 def read_extra(path) -> dict:
-    """The ``extra`` dict of this project's checkpoint files (training state, model card); ``{}``
-    for other files."""
-    obj = _load_object(Path(path))
-    extra = obj.get("extra") if isinstance(obj, Mapping) and "format" in obj else None
-    return dict(extra) if isinstance(extra, Mapping) else {}
+    """Only the ``extra`` dict of this project's checkpoint files (``{}`` for other files), without
+    checking the weights: metadata for a message, not for loading."""
+    return _extra_of(_load_object(Path(path)))
 
 
 #: The fields of a model card stored in a checkpoint (``extra["model_card"]``), all plain strings.
 MODEL_CARD_FIELDS = ("name", "trained_on", "real_cameras", "card")
 
 
-def read_model_card(path) -> dict:
-    """What the weights in ``path`` are (``extra["model_card"]``: :data:`MODEL_CARD_FIELDS`), or ``{}``.
-
-    A card is plain text from a file that may not be ours: only known fields, as short strings."""
-    card = read_extra(path).get("model_card")
+def model_card(extra: Mapping) -> dict:
+    """What the weights are, from a checkpoint's ``extra`` (``extra["model_card"]``:
+    :data:`MODEL_CARD_FIELDS`), or ``{}``. A card is plain text from a file that may not be ours:
+    only known fields, as short one-line strings."""
+    card = extra.get("model_card")
     if not isinstance(card, Mapping):
         return {}
     return {key: " ".join(str(card[key]).split())[:300] for key in MODEL_CARD_FIELDS if key in card}
+
+
+def read_model_card(path) -> dict:
+    """:func:`model_card` of the checkpoint in ``path``."""
+    return model_card(read_extra(path))
 
 
 def check_finite(state_dict: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
@@ -130,7 +155,13 @@ def load_checkpoint(model: nn.Module, path, strict: bool = True, resize_position
         state_dict = resize_position_embeddings(state_dict, model.config)
     if layer_sources is not None:
         state_dict = grow_layers(state_dict, layer_sources, model.state_dict())
-    check_compatible(model, state_dict, strict=strict, source=str(path))
+    return fit_weights(model, state_dict, str(path), strict=strict)
+
+
+def fit_weights(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "checkpoint",
+                strict: bool = True) -> nn.Module:
+    """Load ``state_dict`` (read from ``source``) into ``model`` after :func:`check_compatible`; returns it."""
+    check_compatible(model, state_dict, strict=strict, source=source)
     model.load_state_dict(state_dict, strict=strict)
     return model
 
@@ -140,16 +171,20 @@ def load_model(path, **overrides) -> nn.Module:
 
     ``overrides`` replace config fields, typically ``scan_backend=``.
     """
+    state_dict, config = read_checkpoint(path)
+    return model_for_weights(state_dict, config, str(path), **overrides)
+
+
+def model_for_weights(state_dict: Mapping[str, torch.Tensor], config: ModelConfig | None,
+                      source: str = "checkpoint", **overrides) -> nn.Module:
+    """A FEMamba built for ``state_dict`` (``config``, else one inferred from the weights, with
+    ``overrides``) holding those weights, in eval mode."""
     from .femamba import FEMamba
 
-    state_dict, config = read_checkpoint(path)
     config = config or infer_config(state_dict)
     if overrides:
         config = ModelConfig.from_dict({**config.to_dict(), **overrides})
-    model = FEMamba(config)
-    check_compatible(model, state_dict, strict=True, source=str(path))
-    model.load_state_dict(state_dict, strict=True)
-    return model.eval()
+    return fit_weights(FEMamba(config), state_dict, source).eval()
 
 
 def resize_position_embeddings(state_dict: Mapping[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:

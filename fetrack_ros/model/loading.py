@@ -57,11 +57,10 @@ def load_inference_model(model: str, checkpoint: str | None, depth: int = 0, dev
     if cpu_threads > 0:
         torch.set_num_threads(int(cpu_threads))
 
-    from .checkpoint import default_checkpoint, load_checkpoint, load_model, read_model_card
+    from .checkpoint import fit_weights, model_card, model_for_weights, read_checkpoint_file
     from .femamba import build_model
 
-    packaged = default_checkpoint()
-    path = checkpoint or (str(packaged) if packaged else None)
+    path, is_packaged = _weights_file(checkpoint)
     if not path:
         raise ModelLoadError("no checkpoint configured and no packaged default model is installed: set the "
                              "'checkpoint' parameter to a weights file")
@@ -72,11 +71,11 @@ def load_inference_model(model: str, checkpoint: str | None, depth: int = 0, dev
     if depth:
         overrides["depth"] = int(depth)
     try:
+        checkpoint = read_checkpoint_file(path)   # once: weights, stored config and model card
         if model == "auto":
-            net = load_model(path, **overrides)
+            net = model_for_weights(checkpoint.state_dict, checkpoint.config, path, **overrides)
         else:
-            net = load_checkpoint(build_model(model, **overrides), path)
-        card = read_model_card(path)
+            net = fit_weights(build_model(model, **overrides), checkpoint.state_dict, path)
     except FileNotFoundError:
         raise ModelLoadError(f"checkpoint '{path}' does not exist") from None
     except Exception as exc:  # unpickling, zip, shape and key errors: all mean "wrong file"
@@ -96,23 +95,31 @@ def load_inference_model(model: str, checkpoint: str | None, depth: int = 0, dev
     count = torch.get_num_threads()
     threads = f", {count} CPU thread{'s' if count != 1 else ''}" if device == "cpu" else ""
     description = f"{name} from {path} on {device} ({precision}, {backend} scan{threads})"
-    is_packaged = packaged is not None and Path(path).resolve() == packaged.resolve()
-    return LoadedModel(net, device, backend, description, provenance(card, is_packaged))
+    return LoadedModel(net, device, backend, description, provenance(model_card(checkpoint.extra), is_packaged))
 
 
 def describe_weights(checkpoint: str | None) -> str:
     """The provenance line of ``checkpoint`` (None: the packaged model) without building the network."""
-    from .checkpoint import default_checkpoint, read_model_card
+    from .checkpoint import read_model_card
 
-    packaged = default_checkpoint()
-    path = checkpoint or (str(packaged) if packaged else None)
+    path, is_packaged = _weights_file(checkpoint)
     if path is None:
         return "no checkpoint and no packaged model"
     try:
         card = read_model_card(path)
     except (OSError, ValueError):
         return f"{path} (unreadable; loading it will say why)"
-    return provenance(card, packaged is not None and Path(path).resolve() == packaged.resolve())
+    return provenance(card, is_packaged)
+
+
+def _weights_file(checkpoint: str | None) -> tuple[str | None, bool]:
+    """The weights file to use (``checkpoint``, else the packaged model, else None) and whether it
+    is the packaged model."""
+    from .checkpoint import default_checkpoint
+
+    packaged = default_checkpoint()
+    path = checkpoint or (str(packaged) if packaged else None)
+    return path, packaged is not None and path is not None and Path(path).resolve() == packaged.resolve()
 
 
 def provenance(card: dict, packaged: bool) -> str:

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 
 from fetrack_ros.events.windows import WINDOW_SETTINGS, WindowSetting, window_policy_from_settings
-from fetrack_ros.events.windows import seconds_to_ns  # noqa: F401 (P.seconds_to_ns: the node's s -> ns)
 from fetrack_ros.tracking import TrackerParams
 
 EVENT_INPUTS = ("event_packet", "event_frames", "dvs_event_array", "prophesee_event_array")

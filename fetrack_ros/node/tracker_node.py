@@ -43,6 +43,7 @@ from std_msgs.msg import Float32
 from std_srvs.srv import Trigger
 
 from fetrack_ros.events import EventBuffer, RenderStats, render_ahu
+from fetrack_ros.events.windows import seconds_to_ns
 from fetrack_ros.messages import (EventDecoding, ImageConversionError, check_image_msg, image_to_rgb, rgb_to_image,
                                   stamp_to_ns)
 from fetrack_ros.messages.cdr import CdrError, parse_event_packet
@@ -178,11 +179,11 @@ class TrackerNode(LifecycleNode):
             clock = "header" if self._mode == "event_packet" else "fixed"
         self._raw_events = self._mode == "event_packet"
         if self._mode == "event_frames":
-            source = {"matcher": EventFrameMatcher(P.seconds_to_ns(values["event_frame_tolerance"]))}
+            source = {"matcher": EventFrameMatcher(seconds_to_ns(values["event_frame_tolerance"]))}
         else:
             source = {"decoding": EventDecoding(self._mode, clock, values["event_clock_offset_ns"])}
         policy = P.window_policy(values)
-        buffer = EventBuffer(max_span_ns=P.seconds_to_ns(values["event_buffer_span"]),
+        buffer = EventBuffer(max_span_ns=seconds_to_ns(values["event_buffer_span"]),
                              max_events=values["max_buffered_events"], reset_backward_ns=TIME_JUMP_BACK_NS)
         self._assembler = FrameAssembler(policy=policy, buffer=buffer, max_wait_s=values["max_wait"], **source)
         self._buffer_peak = buffer.nbytes

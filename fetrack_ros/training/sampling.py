@@ -237,7 +237,8 @@ def to_grayscale(rgb: np.ndarray) -> np.ndarray:
 def flatten_contrast(rgb: np.ndarray, contrast: float, gamma: float) -> np.ndarray:
     """(H, W, 3) uint8: contrast around the crop mean scaled by ``contrast``, then ``x ** gamma`` on [0, 1]."""
     x = rgb.astype(np.float32) / 255.0
-    x = x.mean() + (x - x.mean()) * contrast
+    mean = x.mean()
+    x = mean + (x - mean) * contrast
     return (255.0 * np.clip(x, 0.0, 1.0) ** gamma + 0.5).astype(np.uint8)
 
 

@@ -27,7 +27,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..model import ModelConfig, build_model, load_checkpoint, read_checkpoint, read_extra, save_checkpoint
+from ..model import ModelConfig, build_model, load_checkpoint, read_checkpoint_file, save_checkpoint
 from ..tracking.normalize import PatchNormalizer
 from .config import TrainConfig
 from .curves import plot_history
@@ -174,12 +174,13 @@ def read_training_state(path: Path, model: nn.Module) -> dict:
     """The ``extra`` of a training checkpoint after loading its weights into ``model``.
 
     Raises ``ValueError`` when the checkpoint was trained with another model config."""
-    state_dict, stored = read_checkpoint(path)
+    checkpoint = read_checkpoint_file(path)
+    stored = checkpoint.config
     if stored is None or dataclasses.replace(stored, scan_backend=model.config.scan_backend) != model.config:
         raise ValueError(f"checkpoint {path} holds model config {stored and stored.to_dict()}, but this training "
                          f"config builds {model.config.to_dict()}; resume with the config it was trained with")
-    model.load_state_dict(state_dict)
-    extra = read_extra(path)
+    model.load_state_dict(checkpoint.state_dict)
+    extra = checkpoint.extra
     missing = [k for k in ("epoch", "optimizer", "scheduler") if k not in extra]
     if missing:
         raise ValueError(f"{path} is a model checkpoint without training state {missing}: it cannot be resumed "
