@@ -3,14 +3,17 @@
     python -m bench.compare_models --candidate runs/default_model_s11/checkpoint_ep0010.pt \
         [--baseline resource/default_model.pt] [--sequences 20] [--no-real]
 
-1. Held-out synthetic sequences (seeds from 2,000,000, never drawn in training; half with degraded
-   RGB), plain and DAVIS346-like (the simulator's APS camera, natural textures, ego-motion and
-   DAVIS event noise, seeds from 3,000,000): both models track the same simulated frames; SR/PR@20
-   of each and the paired difference candidate - baseline with its bootstrap 95 % interval.
+1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), three sets:
+   plain (seeds from 2,000,000); DAVIS346-like (the simulator's APS camera, natural textures,
+   ego-motion and DAVIS event noise, seeds from 3,000,000); and DAVIS346-like with small fast
+   targets (10-34 px, 40-200 px/s, half the objects still in the world, seeds from 4,000,000: the
+   real set's targets are 13-34 px). Both models and OpenCV CSRT track the same simulated frames;
+   SR/PR@20 of each, the paired difference candidate - baseline and candidate - CSRT with their
+   bootstrap 95 % intervals.
 2. The real set (``bench/real_set``: a real DAVIS346 recording, hand-checked boxes): each model next
    to OpenCV CSRT on the same frames (the README's rule: every model decision reports it).
 
-Writes ``reports/compare_models.{json,md}``. One torch thread; ~5 min for 20 + 20 sequences of 60
+Writes ``reports/compare_models.{json,md}``. One torch thread; ~8 min for 3 x 20 sequences of 60
 frames on one free core.
 """
 from __future__ import annotations
@@ -22,34 +25,42 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PLAIN_SEED, DAVIS_SEED = 2_000_000, 3_000_000
+PLAIN_SEED, DAVIS_SEED, SMALL_FAST_SEED = 2_000_000, 3_000_000, 4_000_000
 #: The simulator's DAVIS346 options at full strength: every sequence is DAVIS-like.
 DAVIS_SIM = {"aps": {"prob": 1.0}, "natural_texture_prob": 0.5, "natural_sprite_prob": 0.3, "ego_motion_prob": 0.4,
              "world_static_prob": 0.3, "davis_dvs": {"prob": 1.0}}
+#: DAVIS-like with small, fast targets, half of them still in the world while the camera moves.
+SMALL_FAST_SIM = {**DAVIS_SIM, "target_size_px": [10.0, 34.0], "target_speed_px_s": [40.0, 200.0],
+                  "ego_motion_prob": 0.5, "world_static_prob": 0.5}
+#: The label of the classical baseline in every result.
+CSRT = "csrt"
 
 
 def held_out_sets(num_sequences: int, num_frames: int) -> dict:
-    """``{set name: [SyntheticSequence]}``: plain and DAVIS-like held-out benchmarks."""
+    """``{set name: [SyntheticSequence]}``: the three held-out synthetic benchmarks."""
     from fetrack_ros.simulation.simulator import SimConfig, benchmark_sequences
-    plain = SimConfig(num_frames=num_frames)
-    davis = SimConfig.from_dict({"num_frames": num_frames, **DAVIS_SIM})
-    return {"synthetic": benchmark_sequences(num_sequences, PLAIN_SEED, plain),
-            "synthetic DAVIS-like": benchmark_sequences(num_sequences, DAVIS_SEED, davis)}
+    sets = {"synthetic": (PLAIN_SEED, {}), "synthetic DAVIS-like": (DAVIS_SEED, DAVIS_SIM),
+            "DAVIS-like small fast": (SMALL_FAST_SEED, SMALL_FAST_SIM)}
+    return {name: benchmark_sequences(num_sequences, seed, SimConfig.from_dict({"num_frames": num_frames, **sim}))
+            for name, (seed, sim) in sets.items()}
 
 
 def track_both(sequences: list, trackers: dict, log) -> dict:
-    """``{label: {sequence: evaluate_sequence(...)}}``: every tracker on the same simulated frames."""
+    """``{label: {sequence: evaluate_sequence(...)}}``: every tracker, and CSRT (label :data:`CSRT`),
+    on the same simulated frames."""
     from fetrack_ros.data.sequence import FrameList
     from fetrack_ros.evaluation import metrics
+    from fetrack_ros.evaluation.baselines import track_csrt
     from fetrack_ros.evaluation.run import track_sequence
-    results = {label: {} for label in trackers}
+    results = {label: {} for label in [*trackers, CSRT]}
     for seq in sequences:
-        frames = list(seq.frames())   # simulated once, tracked by both
+        frames = list(seq.frames())   # simulated once, tracked by all
         for label, tracker in trackers.items():
             run = track_sequence(tracker, FrameList(seq.name, frames))
             results[label][seq.name] = metrics.evaluate_sequence(run.boxes, seq.gt_xywh)
+        results[CSRT][seq.name] = metrics.evaluate_sequence(track_csrt(frames)[0], seq.gt_xywh)
         log(f"  {seq.name}: " + ", ".join(
-            f"{label} {100 * float(results[label][seq.name]['success_curve'].mean()):.1f}" for label in trackers))
+            f"{label} {100 * float(per_seq[seq.name]['success_curve'].mean()):.1f}" for label, per_seq in results.items()))
     return results
 
 
@@ -86,6 +97,7 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
             "paired": metrics.paired_differences(results["candidate"], results["baseline"]),
             "paired_degraded": metrics.paired_differences(results["candidate"], results["baseline"],
                                                           [n for n in degraded if degraded[n]]),
+            "paired_csrt": metrics.paired_differences(results["candidate"], results[CSRT]),
             "seconds": time.perf_counter() - started}
     if real:
         for label, checkpoint in (("candidate", candidate), ("baseline", baseline)):
@@ -98,14 +110,15 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
 def markdown(report: dict) -> str:
     lines = ["# Model comparison", "", f"Candidate: `{report['candidate']}`; baseline: `{report['baseline']}`.", "",
              "| set | candidate SR (95%) / PR@20 | baseline SR (95%) / PR@20 | paired SR difference (95%) "
-             "| degraded-RGB half, paired |", "|---|---|---|---|---|"]
+             "| degraded-RGB half, paired | CSRT SR / PR@20 | candidate - CSRT, paired |", "|---|---|---|---|---|---|---|"]
     for name, s in report["sets"].items():
-        c, b = s["summary"]["candidate"]["all"], s["summary"]["baseline"]["all"]
-        p, pd = s["paired"]["sr"], s["paired_degraded"]["sr"]
+        c, b, k = (s["summary"][label]["all"] for label in ("candidate", "baseline", CSRT))
+        p, pd, pk = s["paired"]["sr"], s["paired_degraded"]["sr"], s["paired_csrt"]["sr"]
         lines.append(f"| {name} | {c['sr']:.1f} ({c['sr_ci95'][0]:.1f}-{c['sr_ci95'][1]:.1f}) / {c['pr20']:.1f} "
                      f"| {b['sr']:.1f} ({b['sr_ci95'][0]:.1f}-{b['sr_ci95'][1]:.1f}) / {b['pr20']:.1f} "
                      f"| {p['mean']:+.1f} ({p['ci95'][0]:+.1f} to {p['ci95'][1]:+.1f}) "
-                     f"| {pd['mean']:+.1f} ({pd['ci95'][0]:+.1f} to {pd['ci95'][1]:+.1f}) |")
+                     f"| {pd['mean']:+.1f} ({pd['ci95'][0]:+.1f} to {pd['ci95'][1]:+.1f}) "
+                     f"| {k['sr']:.1f} / {k['pr20']:.1f} | {pk['mean']:+.1f} ({pk['ci95'][0]:+.1f} to {pk['ci95'][1]:+.1f}) |")
     if report["real"]:
         lines += ["", "Real set (one DAVIS346 recording, bench/real_set), each model next to OpenCV CSRT on the same frames:",
                   "", "| model | SR (95%) / PR@20 | CSRT SR / PR@20 | paired SR difference vs CSRT (95%) |",

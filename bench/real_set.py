@@ -17,7 +17,7 @@ folder per target: ``<seq>/<seq>_aps/frame<N>.png`` (the target's frames only), 
 ``events="aedat4"``, so the event frames are rendered from the real events as in ``fetrack eval``.
 
 ``eval`` tracks every sequence with the model (one torch thread) and with OpenCV CSRT
-(:func:`fetrack_ros.cli.demo.track_csrt`), both on the same frames from the same first box,
+(:func:`fetrack_ros.evaluation.baselines.track_csrt`), both on the same frames from the same first box,
 and writes ``reports/real_set.json`` and ``reports/real_set.md``: per-sequence SR (AUC) and PR@20,
 the means with bootstrap intervals over sequences, and the paired difference model - CSRT with
 its bootstrap interval.
@@ -315,7 +315,7 @@ def run_pair(sequences: list, tracker, log=lambda s: print(s, file=sys.stderr)) 
     """Track each sequence with ``tracker`` (a :class:`fetrack_ros.tracking.Tracker`) and with CSRT on the
     same frames, both from the first ground-truth box. Returns boxes, scores and seconds per tracker."""
     from fetrack_ros.evaluation import metrics
-    from fetrack_ros.cli.demo import track_csrt
+    from fetrack_ros.evaluation.baselines import track_csrt
     from fetrack_ros.data.sequence import FrameList
     from fetrack_ros.evaluation.run import track_sequence
     out = {"model": {}, "csrt": {}, "boxes": {}, "seconds": {"model": [], "csrt": [], "read": 0.0}}

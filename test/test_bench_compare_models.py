@@ -1,5 +1,5 @@
-"""bench.compare_models, the model-decision tool: both checkpoints track the same simulated frames,
-and the paired differences are the per-sequence differences of what each scored alone."""
+"""bench.compare_models, the model-decision tool: both checkpoints and CSRT track the same simulated
+frames, and the paired differences are the per-sequence differences of what each scored alone."""
 import numpy as np
 import pytest
 import torch
@@ -30,13 +30,21 @@ def test_a_model_against_itself_differs_by_nothing_and_against_another_by_its_sc
     report = compare_models.compare(checkpoints[0], checkpoints[1], num_sequences=2, num_frames=5, real=False,
                                     log=lambda s: None)
     plain = report["sets"]["synthetic"]
-    c, b = plain["summary"]["candidate"]["all"]["sr"], plain["summary"]["baseline"]["all"]["sr"]
+    c, b, k = (plain["summary"][label]["all"]["sr"] for label in ("candidate", "baseline", compare_models.CSRT))
     assert plain["paired"]["sr"]["mean"] == pytest.approx(c - b, abs=1e-3)
-    # the DAVIS-like set really is rendered by the simulated DAVIS346 APS camera
-    davis = compare_models.held_out_sets(2, 2)["synthetic DAVIS-like"]
-    assert all(seq.aps is not None for seq in davis)
+    assert plain["paired_csrt"]["sr"]["mean"] == pytest.approx(c - k, abs=1e-3)
+    assert set(report["sets"]) == {"synthetic", "synthetic DAVIS-like", "DAVIS-like small fast"}
     text = compare_models.markdown(report)
     assert "| synthetic DAVIS-like |" in text and f"{plain['paired']['sr']['mean']:+.1f}" in text
+    assert f"{plain['paired_csrt']['sr']['mean']:+.1f}" in text
+
+
+def test_the_davis_sets_are_rendered_by_the_aps_camera_and_the_small_fast_one_has_small_targets():
+    sets = compare_models.held_out_sets(4, 2)
+    assert all(seq.aps is not None for name in ("synthetic DAVIS-like", "DAVIS-like small fast") for seq in sets[name])
+    size = lambda seq: float(np.sqrt(np.prod(seq.gt_xywh[0, 2:])))
+    assert all(10.0 <= size(seq) <= 34.0 for seq in sets["DAVIS-like small fast"])
+    assert max(size(seq) for seq in sets["synthetic DAVIS-like"]) > 34.0
 
 
 def test_summary_rows_split_the_degraded_half():

@@ -3,7 +3,8 @@
 import numpy as np
 
 from fetrack_ros.data.bags import DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence
-from fetrack_ros.cli.demo import ROS_TIME_BASE_NS, track_csrt, write_sequence_bag
+from fetrack_ros.cli.demo import ROS_TIME_BASE_NS, write_sequence_bag
+from fetrack_ros.evaluation.baselines import track_csrt
 from fetrack_ros.simulation.simulator import SimConfig, benchmark_sequences
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from ..evaluation import metrics, report
 from ..data.bags import DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence
 from ..data.bagwriter import BagWriter
+from ..evaluation.baselines import track_csrt
 from ..evaluation.video import TrackedClip, write_tracking_gif
 from ..events import packetize, render_ahu
 from ..model import default_checkpoint
@@ -66,27 +67,6 @@ def write_sequence_bag(sequence: SyntheticSequence, frames: list, path: Path) ->
                 bag.write_image(DEFAULT_RGB_TOPIC, stamp_ns, item.rgb, frame_id="camera")
                 bag.write_track(DEFAULT_GT_TOPIC, stamp_ns, item.gt_xywh, frame_id="camera")
     return path
-
-
-def track_csrt(frames: list) -> tuple[np.ndarray, np.ndarray]:
-    """OpenCV CSRT on the RGB ``frames`` from the first ground-truth box: ``(boxes (N, 4), seconds (N-1,))``.
-
-    A frame where CSRT reports failure keeps its previous box (what a user of it would publish).
-    """
-    import cv2
-
-    tracker = cv2.TrackerCSRT.create()
-    box = frames[0].gt_xywh.astype(np.float64)
-    tracker.init(np.ascontiguousarray(frames[0].rgb[..., ::-1]), tuple(int(round(v)) for v in box))
-    boxes, seconds = [box], []
-    for frame in frames[1:]:
-        start = time.perf_counter()
-        ok, found = tracker.update(np.ascontiguousarray(frame.rgb[..., ::-1]))
-        seconds.append(time.perf_counter() - start)
-        if ok:
-            box = np.asarray(found, dtype=np.float64)
-        boxes.append(box)
-    return np.stack(boxes), np.asarray(seconds)
 
 
 def _subset_rows(label: str, results: dict, fps: float | None, degraded: dict) -> list[dict]:
