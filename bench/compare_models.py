@@ -1,7 +1,7 @@
 """A model decision: two checkpoints side by side on held-out data, paired by sequence.
 
     python -m bench.compare_models --candidate runs/default_model_s11/checkpoint_ep0010.pt \
-        [--baseline resource/default_model.pt] [--sequences 20] [--no-real]
+        [--baseline resource/default_model.pt] [--sequences 20] [--no-real] [--ablations]
 
 1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), three sets:
    plain (seeds from 2,000,000); DAVIS346-like (the simulator's APS camera, natural textures,
@@ -9,7 +9,8 @@
    targets (10-34 px, 40-200 px/s, half the objects still in the world, seeds from 4,000,000: the
    real set's targets are 13-34 px). Both models and OpenCV CSRT track the same simulated frames;
    SR/PR@20 of each, the paired difference candidate - baseline and candidate - CSRT with their
-   bootstrap 95 % intervals.
+   bootstrap 95 % intervals. ``--ablations`` adds each model with the events blanked ("RGB only")
+   and with the RGB grey ("events only"): what each input carries alone.
 2. The real set (``bench/real_set``: a real DAVIS346 recording, hand-checked boxes): each model next
    to OpenCV CSRT on the same frames (the README's rule: every model decision reports it).
 
@@ -45,20 +46,25 @@ def held_out_sets(num_sequences: int, num_frames: int) -> dict:
             for name, (seed, sim) in sets.items()}
 
 
-def track_both(sequences: list, trackers: dict, log) -> dict:
+def track_both(sequences: list, trackers: dict, log, ablations: bool = False) -> dict:
     """``{label: {sequence: evaluate_sequence(...)}}``: every tracker, and CSRT (label :data:`CSRT`),
-    on the same simulated frames."""
+    on the same simulated frames; with ``ablations`` also every tracker on each of
+    :data:`~fetrack_ros.evaluation.ablation.ABLATIONS` of them (label ``"<tracker>, <ablation>"``)."""
     from fetrack_ros.data.sequence import FrameList
     from fetrack_ros.evaluation import metrics
+    from fetrack_ros.evaluation.ablation import ABLATIONS
     from fetrack_ros.evaluation.baselines import track_csrt
     from fetrack_ros.evaluation.run import track_sequence
-    results = {label: {} for label in [*trackers, CSRT]}
+    inputs = {"": lambda frame: frame, **(ABLATIONS if ablations else {})}
+    results = {}
     for seq in sequences:
         frames = list(seq.frames())   # simulated once, tracked by all
         for label, tracker in trackers.items():
-            run = track_sequence(tracker, FrameList(seq.name, frames))
-            results[label][seq.name] = metrics.evaluate_sequence(run.boxes, seq.gt_xywh)
-        results[CSRT][seq.name] = metrics.evaluate_sequence(track_csrt(frames)[0], seq.gt_xywh)
+            for ablation, change in inputs.items():
+                run = track_sequence(tracker, FrameList(seq.name, [change(frame) for frame in frames]))
+                key = f"{label}, {ablation}" if ablation else label
+                results.setdefault(key, {})[seq.name] = metrics.evaluate_sequence(run.boxes, seq.gt_xywh)
+        results.setdefault(CSRT, {})[seq.name] = metrics.evaluate_sequence(track_csrt(frames)[0], seq.gt_xywh)
         log(f"  {seq.name}: " + ", ".join(
             f"{label} {100 * float(per_seq[seq.name]['success_curve'].mean()):.1f}" for label, per_seq in results.items()))
     return results
@@ -79,7 +85,7 @@ def summary_rows(results: dict, degraded: dict) -> dict:
 
 
 def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, real: bool,
-            log=lambda s: print(s, file=sys.stderr)) -> dict:
+            log=lambda s: print(s, file=sys.stderr), ablations: bool = False) -> dict:
     import torch
 
     from bench import real_set
@@ -90,7 +96,7 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
     for name, sequences in held_out_sets(num_sequences, num_frames).items():
         started = time.perf_counter()
         log(f"{name}: {len(sequences)} sequences x {num_frames} frames")
-        results = track_both(sequences, trackers, log)
+        results = track_both(sequences, trackers, log, ablations)
         degraded = {s.name: s.degraded for s in sequences}
         report["sets"][name] = {
             "summary": summary_rows(results, degraded),
@@ -119,6 +125,13 @@ def markdown(report: dict) -> str:
                      f"| {p['mean']:+.1f} ({p['ci95'][0]:+.1f} to {p['ci95'][1]:+.1f}) "
                      f"| {pd['mean']:+.1f} ({pd['ci95'][0]:+.1f} to {pd['ci95'][1]:+.1f}) "
                      f"| {k['sr']:.1f} / {k['pr20']:.1f} | {pk['mean']:+.1f} ({pk['ci95'][0]:+.1f} to {pk['ci95'][1]:+.1f}) |")
+    ablated = [label for label in next(iter(report["sets"].values()))["summary"] if ", " in label]
+    if ablated:
+        lines += ["", "What each input carries alone (SR on the same frames, events blanked or RGB grey):", "",
+                  "| set | " + " | ".join(["candidate", "baseline", *ablated]) + " |", "|---" * (len(ablated) + 3) + "|"]
+        for name, s in report["sets"].items():
+            lines.append(f"| {name} | " + " | ".join(f"{s['summary'][label]['all']['sr']:.1f}"
+                                                      for label in ["candidate", "baseline", *ablated]) + " |")
     if report["real"]:
         lines += ["", "Real set (one DAVIS346 recording, bench/real_set), each model next to OpenCV CSRT on the same frames:",
                   "", "| model | SR (95%) / PR@20 | CSRT SR / PR@20 | paired SR difference vs CSRT (95%) |",
@@ -142,9 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequences", type=int, default=20, help="held-out sequences per synthetic set")
     parser.add_argument("--frames", type=int, default=60, help="frames per synthetic sequence")
     parser.add_argument("--no-real", action="store_true", help="skip the real set")
+    parser.add_argument("--ablations", action="store_true",
+                        help="also track each synthetic set with the events blanked and with the RGB grey (3x the time)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="report folder")
     args = parser.parse_args(argv)
-    report = compare(args.candidate, args.baseline, args.sequences, args.frames, not args.no_real)
+    report = compare(args.candidate, args.baseline, args.sequences, args.frames, not args.no_real,
+                     ablations=args.ablations)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "compare_models.json").write_text(json.dumps(report, indent=1) + "\n")
     text = markdown(report)

@@ -39,6 +39,20 @@ def test_a_model_against_itself_differs_by_nothing_and_against_another_by_its_sc
     assert f"{plain['paired_csrt']['sr']['mean']:+.1f}" in text
 
 
+def test_ablations_track_the_same_frames_without_one_input(checkpoints):
+    report = compare_models.compare(checkpoints[0], checkpoints[1], num_sequences=2, num_frames=5, real=False,
+                                    log=lambda s: None, ablations=True)
+    summary = report["sets"]["synthetic"]["summary"]
+    assert set(summary) == {"candidate", "baseline", "csrt", "candidate, RGB only", "candidate, events only",
+                            "baseline, RGB only", "baseline, events only"}
+    # the full-input rows are those of a run without ablations, and the paired figures use them
+    plain = compare_models.compare(checkpoints[0], checkpoints[1], num_sequences=2, num_frames=5, real=False,
+                                   log=lambda s: None)["sets"]["synthetic"]
+    assert summary["candidate"] == plain["summary"]["candidate"]
+    assert report["sets"]["synthetic"]["paired"] == plain["paired"]
+    assert "| synthetic | " in compare_models.markdown(report).split("carries alone")[1]
+
+
 def test_the_davis_sets_are_rendered_by_the_aps_camera_and_the_small_fast_one_has_small_targets():
     sets = compare_models.held_out_sets(4, 2)
     assert all(seq.aps is not None for name in ("synthetic DAVIS-like", "DAVIS-like small fast") for seq in sets[name])
