@@ -116,7 +116,7 @@ def test_cli_resume_and_parallel_jobs(data_root, folder_run, tmp_path, capsys):
     assert report["overall"]["auc"] == pytest.approx(folder_result["summary"]["auc"], abs=1e-9)
     assert report["meta"]["resumed_sequences"] == ["seq_a"]
     # resuming with other settings is refused (the old boxes would be reported as the new ones)
-    assert _cli(base + ["--template-update-threshold", "1.0"]) == 2
+    assert _cli(base + ["--template-update-threshold", "0.5"]) == 2
     assert "changed: params.template_update_threshold" in capsys.readouterr().err
     assert _cli(base + ["--depth", "2", "--no-resume", "--sequences", "seq_a"]) == 0
     assert json.loads((out / "run_config.json").read_text())["model"]["overrides"] == [["depth", 2]]
@@ -142,9 +142,9 @@ def test_tracker_params_from_cli():
     parser = argparse.ArgumentParser()
     eval_cli.add_arguments(parser)
     args = parser.parse_args(["--out", "x", "--param", "search_factor=4.5", "--param", "failed_search_threshold=5",
-                              "--template-update-threshold", "1.0"])
+                              "--template-update-threshold", "0.5"])
     params = eval_cli.tracker_params(args)
-    assert (params.search_factor, params.failed_search_threshold, params.template_update_enabled) == (4.5, 5, False)
+    assert (params.search_factor, params.failed_search_threshold, params.template_update_threshold) == (4.5, 5, 0.5)
 
 
 def test_changed_sequence_length_is_tracked_again(data_root, tmp_path):

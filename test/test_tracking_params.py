@@ -8,11 +8,11 @@ from fetrack_ros.tracking import TrackerParams, template_update_due
 from fetrack_ros.tracking.inputs import check_box, check_image, match_event_frame
 
 
-def test_defaults_are_the_reference_plus_paper_update():
+def test_defaults_are_the_reference_tracker_without_template_update():
     p = TrackerParams()
     assert (p.template_factor, p.search_factor, p.wider_search_factor) == (2.0, 4.0, 6.0)
     assert (p.failed_search_threshold, p.peak_score_threshold, p.clip_margin) == (8, 0.2, 10.0)
-    assert p.template_update_threshold == 0.5 and p.template_update_enabled
+    assert p.template_update_threshold == 1.0 and not p.template_update_enabled
     assert p.template_update_interval >= 1
 
 

@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--depth", type=int, help="override the backbone depth (tests, smoke runs)")
     model.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     model.add_argument("--template-update-threshold", type=float,
-                       help="confidence for a template update (>= 1 disables it, like the reference)")
+                       help="confidence for a template update (default 1.0: none, like the reference; the paper uses 0.5)")
     model.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="any TrackerParams field, e.g. --param search_factor=4.5 (repeatable)")
 
