@@ -2,7 +2,7 @@
 
 The decoders, converters and readers are pure functions of their input bytes, so these tests
 hand them the bytes directly; the same inputs sent to the running node over DDS are in
-``test_ros_node_hostile.py``.
+``test_node_hostile.py``.
 """
 import zipfile
 from types import SimpleNamespace as Msg

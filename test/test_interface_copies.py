@@ -1,7 +1,7 @@
 """The test copies of message packages in test/interfaces have the real packages' type hashes.
 
 The expected hashes were computed from the real packages' public sources (test/interfaces/README.md);
-over DDS the node announces them too (test_ros_node_legacy.py).
+over DDS the node announces them too (test_node_legacy.py).
 """
 from pathlib import Path
 

@@ -1,5 +1,5 @@
 """The demo's pieces that are its own: bags written like a robot's, and the CSRT baseline.
-(The live run through the node is covered by test_ros_replay_live.py.)"""
+(The live run through the node is covered by test_tools_replay_live.py.)"""
 import numpy as np
 
 from fetrack_ros.data.bags import DEFAULT_EVENT_PACKET_TOPIC, DEFAULT_GT_TOPIC, DEFAULT_RGB_TOPIC, BagSequence
