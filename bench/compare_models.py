@@ -46,7 +46,7 @@ def held_out_sets(num_sequences: int, num_frames: int) -> dict:
             for name, (seed, sim) in sets.items()}
 
 
-def track_both(sequences: list, trackers: dict, log, ablations: bool = False) -> dict:
+def track_all(sequences: list, trackers: dict, log, ablations: bool = False) -> dict:
     """``{label: {sequence: evaluate_sequence(...)}}``: every tracker, and CSRT (label :data:`CSRT`),
     on the same simulated frames; with ``ablations`` also every tracker on each of
     :data:`~fetrack_ros.evaluation.ablation.ABLATIONS` of them (label ``"<tracker>, <ablation>"``)."""
@@ -96,7 +96,7 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
     for name, sequences in held_out_sets(num_sequences, num_frames).items():
         started = time.perf_counter()
         log(f"{name}: {len(sequences)} sequences x {num_frames} frames")
-        results = track_both(sequences, trackers, log, ablations)
+        results = track_all(sequences, trackers, log, ablations)
         degraded = {s.name: s.degraded for s in sequences}
         report["sets"][name] = {
             "summary": summary_rows(results, degraded),

@@ -314,9 +314,9 @@ def compare(model_results: dict, csrt_results: dict, model_label: str = "model")
 def run_pair(sequences: list, tracker, log=lambda s: print(s, file=sys.stderr)) -> dict:
     """Track each sequence with ``tracker`` (a :class:`fetrack_ros.tracking.Tracker`) and with CSRT on the
     same frames, both from the first ground-truth box. Returns boxes, scores and seconds per tracker."""
+    from fetrack_ros.data.sequence import FrameList
     from fetrack_ros.evaluation import metrics
     from fetrack_ros.evaluation.baselines import track_csrt
-    from fetrack_ros.data.sequence import FrameList
     from fetrack_ros.evaluation.run import track_sequence
     out = {"model": {}, "csrt": {}, "boxes": {}, "seconds": {"model": [], "csrt": [], "read": 0.0}}
     for seq in sequences:
