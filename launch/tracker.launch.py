@@ -23,9 +23,11 @@ from launch_ros.substitutions import FindPackagePrefix, FindPackageShare
 PACKAGE = "fetrack_ros"
 #: Node parameters set to "reliable" by reliable_inputs:=true.
 RELIABLE_INPUT_PARAMETERS = ("qos.image.reliability", "qos.events.reliability", "qos.event_frames.reliability")
-#: ... and the history depths that make reliable lossless: a reader's KeepLast history overwrites
-#: samples the node has not taken yet, reliable or not (a replay faster than real time).
-RELIABLE_INPUT_DEPTHS = {"qos.image.depth": 100, "qos.event_frames.depth": 100}
+#: ... the history depths that make reliable lossless (a reader's KeepLast history overwrites
+#: samples the node has not taken yet, reliable or not: a replay faster than real time), and a
+#: max_wait long enough that a busy CPU delaying the event stream does not cut an image's window
+#: short (reliable events do come; a replay trades that latency for complete windows).
+RELIABLE_INPUT_OVERRIDES = {"qos.image.depth": 100, "qos.event_frames.depth": 100, "max_wait": 1.0}
 
 ARGUMENTS = {
     "params_file": (PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "tracker.yaml"]),
@@ -59,7 +61,7 @@ def _tracker_node(context):
     overrides = {"use_sim_time": _flag(value("use_sim_time"))}
     if _flag(value("reliable_inputs")):
         overrides.update({name: "reliable" for name in RELIABLE_INPUT_PARAMETERS})
-        overrides.update(RELIABLE_INPUT_DEPTHS)
+        overrides.update(RELIABLE_INPUT_OVERRIDES)
     if value("checkpoint"):
         overrides["checkpoint"] = value("checkpoint")
     return [Node(

@@ -77,7 +77,7 @@ def test_launch_file_names_existing_executables_files_and_parameters(path):
     declared = {spec.name for spec in SPECS} | ROS_BUILTIN_PARAMETERS
     keys = re.findall(r'overrides\["(\w+)"\]', path.read_text())
     keys += [v for n in tree.body if isinstance(n, ast.Assign)
-             and n.targets[0].id in ("RELIABLE_INPUT_PARAMETERS", "RELIABLE_INPUT_DEPTHS")
+             and n.targets[0].id in ("RELIABLE_INPUT_PARAMETERS", "RELIABLE_INPUT_OVERRIDES")
              for v in ast.literal_eval(n.value)]
     for key in keys:
         assert key in declared, f"{path.name} sets undeclared parameter {key}"

@@ -105,7 +105,7 @@ def test_replay_faster_than_real_time_keeps_every_window_complete(tmp_path, rate
     assert len(offline) == images and min(offline.values()) > 20_000
     node = NodeProcess({"initial_box": [20.0, 86.0, 50.0, 40.0], "diagnostics_period": 0.2,
                         "qos.image.reliability": "reliable", "qos.events.reliability": "reliable",
-                        "qos.image.depth": 100})  # as reliable_inputs:=true sets it
+                        "qos.image.depth": 100, "max_wait": 1.0})  # as reliable_inputs:=true sets them
     client = Client(event_input="event_packet")
     try:
         with RosSession() as session:
