@@ -29,7 +29,8 @@ setup(
     packages=find_packages(include=["fetrack_ros", "fetrack_ros.*"]),
     package_data={"fetrack_ros.training": ["configs/*.yaml"]},
     install_requires=["torch>=2.1"] + requirements("core.txt"),
-    extras_require={"cuda": ["mamba-ssm", "causal-conv1d"]},
+    extras_require={"cuda": ["mamba-ssm", "causal-conv1d"],
+                    "training": ["scikit-image"]},  # photographs for the simulator's photo options
     # Message definitions (rosbags reads them without a ROS install) and the default model,
     # found at run time by fetrack_ros.resources.find_shared.
     data_files=[("share/fetrack_ros/msg", glob("msg/*.msg")),

@@ -42,6 +42,7 @@ from ..events.event_types import EVENT_DTYPE
 from .aps import ApsConfig, ApsSensor
 from .camera import CONDITIONS, DEGRADED_CONDITIONS, CameraSettings, expose_frame, random_settings
 from .dvs import DavisDvsConfig, DvsParams, DvsSimulator, log_intensity
+from .photos import photo_texture
 from .scene import (Crossing, Scene, SceneObject, WorldLocked, Wobble, ZoomScale, make_background, make_sprite,
                     natural_texture, random_palette)
 
@@ -51,7 +52,8 @@ NS_PER_US = 1000
 HELD_OUT_SEED_START = 1_000_000
 #: Entropy tag of the DAVIS options' seed sequence (the base simulator's is 0x5EE0).
 DAVIS_SEED_TAG = 0xDA46
-_DAVIS_STREAMS = ("background", "sprites", "ego", "world", "aps", "aps_noise", "dvs", "hot_pixels")
+_DAVIS_STREAMS = ("background", "sprites", "ego", "world", "aps", "aps_noise", "dvs", "hot_pixels", "photo_background",
+                  "photo_sprites")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class SimConfig:
     - ``aps``: :class:`~.aps.ApsConfig`, the APS sensor model (``aps.prob``).
     - ``natural_texture_prob``: the background is a natural texture (dead leaves or 1/f noise).
     - ``natural_sprite_prob``: per object (target, distractor, occluder), its texture is natural.
+    - ``photo_texture_prob`` / ``photo_sprite_prob``: the background / per object, its texture
+      is a crop of a real photograph (:func:`~.photos.photo_texture`; needs scikit-image);
+      decided after, and taking precedence over, the natural texture.
     - ``ego_motion_prob``: the camera pans fast: amplitude ``ego_pan_px`` times U(0.5, 1), speed
       bound U(``ego_speed_px_s``) (times the condition's speed factor) instead of the usual pan.
     - ``world_static_prob``: per object (target and each distractor), it is static in the world:
@@ -97,6 +102,8 @@ class SimConfig:
     aps: ApsConfig = field(default_factory=ApsConfig)
     natural_texture_prob: float = 0.0
     natural_sprite_prob: float = 0.0
+    photo_texture_prob: float = 0.0
+    photo_sprite_prob: float = 0.0
     ego_motion_prob: float = 0.0
     ego_pan_px: float = 60.0
     ego_speed_px_s: tuple[float, float] = (100.0, 400.0)
@@ -114,7 +121,8 @@ class SimConfig:
         if min(self.height, self.width) < 2.5 * self.target_size_px[1]:
             raise ValueError(f"SimConfig: a {self.width}x{self.height} image is too small for targets up to "
                              f"{self.target_size_px[1]} px; lower target_size_px")
-        for name in ("natural_texture_prob", "natural_sprite_prob", "ego_motion_prob", "world_static_prob"):
+        for name in ("natural_texture_prob", "natural_sprite_prob", "photo_texture_prob", "photo_sprite_prob",
+                     "ego_motion_prob", "world_static_prob"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"SimConfig.{name} must be a probability in [0, 1], got {value!r}")
@@ -176,8 +184,8 @@ def make_scene(rng: np.random.Generator, config: SimConfig, settings: CameraSett
     options, from ``davis`` (:func:`davis_rngs`; needed only when one of them is on). With the
     options off, ``rng`` draws exactly the same numbers as without them."""
     H, W = config.height, config.width
-    if davis is None and (config.natural_sprite_prob or config.natural_texture_prob or config.ego_motion_prob
-                          or config.world_static_prob):
+    if davis is None and (config.natural_sprite_prob or config.natural_texture_prob or config.photo_sprite_prob
+                          or config.photo_texture_prob or config.ego_motion_prob or config.world_static_prob):
         raise ValueError("make_scene: the DAVIS options need their generators (davis=davis_rngs(seed))")
     duration = config.num_frames * config.frame_period_us * 1e-6
     smax = math.exp(config.scale_change)
@@ -190,6 +198,8 @@ def make_scene(rng: np.random.Generator, config: SimConfig, settings: CameraSett
         if config.natural_sprite_prob and davis["sprites"].random() < config.natural_sprite_prob:
             # The usual sprite is still drawn (same numbers from rng); only its texture changes.
             sprite[..., :3] = natural_texture(davis["sprites"], int(res[1]), int(res[0]), palette=palette)
+        if config.photo_sprite_prob and davis["photo_sprites"].random() < config.photo_sprite_prob:
+            sprite[..., :3] = photo_texture(davis["photo_sprites"], int(res[1]), int(res[0]))
         return sprite, wh
 
     def wobble_in_frame(wh: np.ndarray, speed: float) -> Wobble:
@@ -256,7 +266,9 @@ def make_scene(rng: np.random.Generator, config: SimConfig, settings: CameraSett
             layers[-1] = dataclasses.replace(occluder, center=Crossing(box[:2] + box[2:] / 2, c.t0, c.velocity))
     margin = math.exp(config.camera_zoom)
     bg_h, bg_w = int(H * margin + 2 * pan_room + 8), int(W * margin + 2 * pan_room + 8)
-    if config.natural_texture_prob and davis["background"].random() < config.natural_texture_prob:
+    if config.photo_texture_prob and davis["photo_background"].random() < config.photo_texture_prob:
+        background = photo_texture(davis["photo_background"], bg_h, bg_w)
+    elif config.natural_texture_prob and davis["background"].random() < config.natural_texture_prob:
         background = natural_texture(davis["background"], bg_h, bg_w)
     else:
         background = make_background(rng, bg_h, bg_w)
