@@ -19,6 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .dvs import LUMA
+from .scene import highlights_near_white
+
 #: ``{file in skimage/data: licence as scikit-image states it}``; all ship in its wheel.
 PHOTOS = {
     "astronaut.png": "public domain (NASA)",
@@ -65,20 +68,18 @@ def photo_library() -> tuple[np.ndarray, ...]:
     return tuple(photos)
 
 
-def photo_texture(rng: np.random.Generator, h: int, w: int, grey: bool | None = None,
-                  photos: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+def photo_texture(rng: np.random.Generator, h: int, w: int, grey: bool | None = None) -> np.ndarray:
     """A (h, w, 3) float32 texture in [0.02, 1]: a crop of a random photograph.
 
     The crop has the texture's aspect ratio, a shorter side of :data:`CROP_FRACTION` of the photo's
     (log-uniform), a random position, a random quarter turn and mirror; it is resized to ``h x w``
     (area averaging when shrinking). ``grey`` (random, 50 %, when None): luma only; else the
     photo's colours, desaturated by a random amount (DAVIS346 colour APS frames are dull). The
-    brightest 1 % is scaled to U(0.7, 1), as :func:`~.scene.natural_texture` does.
-    ``photos``: :func:`photo_library` when None.
+    brightest 1 % is scaled to U(0.7, 1) (:func:`~.scene.highlights_near_white`).
     """
     if h < 1 or w < 1:
         raise ValueError(f"photo_texture: size must be at least 1x1 px, got {w}x{h}")
-    photos = photo_library() if photos is None else photos
+    photos = photo_library()
     photo = photos[int(rng.integers(len(photos)))]
     photo = np.rot90(photo, int(rng.integers(4)))
     if rng.random() < 0.5:
@@ -92,10 +93,9 @@ def photo_texture(rng: np.random.Generator, h: int, w: int, grey: bool | None = 
     crop = np.ascontiguousarray(photo[y0:y0 + ch, x0:x0 + cw])
     interpolation = cv2.INTER_AREA if ch > h else cv2.INTER_LINEAR
     tex = cv2.resize(crop, (w, h), interpolation=interpolation).reshape(h, w, 3)
-    luma = tex @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = tex @ LUMA
     if grey if grey is not None else rng.random() < 0.5:
         tex = np.repeat(luma[..., None], 3, axis=2)
     else:
         tex = luma[..., None] + rng.uniform(0.3, 1.0) * (tex - luma[..., None])
-    tex *= rng.uniform(0.7, 1.0) / max(float(np.percentile(tex, 99)), 1e-3)
-    return np.clip(tex, 0.02, 1.0).astype(np.float32)
+    return highlights_near_white(rng, tex)

@@ -127,8 +127,12 @@ def natural_texture(rng: np.random.Generator, h: int, w: int, kind: str | None =
     # tone curve and a smooth multiplicative shading over a range of up to e^2 ~ 7x.
     tex = np.clip(tex, 0.0, 1.0) ** rng.uniform(1.0, 2.2)
     shading = np.exp(rng.uniform(0.3, 2.0) * (smooth_noise(rng, h, w, cell=max(8.0, min(h, w) / 2.0)) - 1.0))
-    tex = tex * shading
-    tex *= rng.uniform(0.7, 1.0) / max(float(np.percentile(tex, 99)), 1e-3)   # brightest 1 % near white
+    return highlights_near_white(rng, tex * shading)
+
+
+def highlights_near_white(rng: np.random.Generator, tex: np.ndarray) -> np.ndarray:
+    """``tex`` scaled so that its brightest 1 % sits at U(0.7, 1), clipped to [0.02, 1], float32."""
+    tex = tex * (rng.uniform(0.7, 1.0) / max(float(np.percentile(tex, 99)), 1e-3))
     return np.clip(tex, 0.02, 1.0).astype(np.float32)
 
 

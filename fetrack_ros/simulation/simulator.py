@@ -70,7 +70,7 @@ class SimConfig:
     - ``natural_sprite_prob``: per object (target, distractor, occluder), its texture is natural.
     - ``photo_texture_prob`` / ``photo_sprite_prob``: the background / per object, its texture
       is a crop of a real photograph (:func:`~.photos.photo_texture`; needs scikit-image);
-      decided after, and taking precedence over, the natural texture.
+      where both are drawn, the photograph takes precedence over the natural texture.
     - ``ego_motion_prob``: the camera pans fast: amplitude ``ego_pan_px`` times U(0.5, 1), speed
       bound U(``ego_speed_px_s``) (times the condition's speed factor) instead of the usual pan.
     - ``world_static_prob``: per object (target and each distractor), it is static in the world:
