@@ -296,6 +296,57 @@ def test_grown_backbone_computes_what_the_checkpoint_did(tmp_path):
     assert deep.backbone.layers[2].mixer.out_proj.weight.grad.abs().sum() > 0
 
 
+def test_widened_backbone_computes_what_the_checkpoint_did(tmp_path):
+    torch.manual_seed(0)
+    narrow = build_model("vim_t", depth=2, embed_dim=64, dt_rank=4).eval()
+    for p in narrow.parameters():   # trained-looking weights, not the init's symmetric ones
+        p.data.add_(0.05 * torch.randn_like(p))
+    path = save_checkpoint(narrow, tmp_path / "narrow.pt")
+    # exact up to the norms' eps, which the wider model scales to keep the same function
+    wide = build_model("vim_t", depth=2, embed_dim=96, dt_rank=4, norm_eps=1e-5 * 64 / 96)
+    initial = {k: v.clone() for k, v in wide.state_dict().items()}
+    with pytest.raises(CheckpointError, match="shape"):
+        load_checkpoint(wide, path)
+    load_checkpoint(wide, path, widen=True).eval()
+    inputs = [torch.rand(2, 3, 128, 128), torch.rand(2, 3, 128, 128),
+              torch.rand(2, 3, 256, 256), torch.rand(2, 3, 256, 256)]
+    with torch.no_grad():   # in float64: what is left is the float32 rounding of the rescaled norm weights
+        before = narrow.double()(*[x.double() for x in inputs])
+        after = wide.double()(*[x.double() for x in inputs])
+    narrow.float(), wide.float()
+    for key in ("score_map", "size_map", "offset_map"):   # an unscaled eps alone moves them by 1e-5
+        assert torch.allclose(before[key], after[key], rtol=1e-6, atol=1e-6), key
+    grown, source = wide.state_dict(), narrow.state_dict()
+    mixer = "backbone.layers.1.mixer."
+    # the trained weights sit in the leading corner; in_proj's z half moved to the new z half
+    assert torch.equal(grown[mixer + "in_proj.weight"][:128, :64], source[mixer + "in_proj.weight"][:128])
+    assert torch.equal(grown[mixer + "in_proj.weight"][192:320, :64], source[mixer + "in_proj.weight"][128:])
+    assert torch.equal(grown[mixer + "A_log"][:128], source[mixer + "A_log"])
+    # nothing new writes to the residual stream yet; the new channels' other weights are the init's
+    assert torch.count_nonzero(grown["backbone.patch_embed.proj.weight"][64:]) == 0
+    assert torch.count_nonzero(grown[mixer + "out_proj.weight"][64:]) == 0
+    assert torch.count_nonzero(grown[mixer + "out_proj.weight"][:, 128:]) == 0
+    assert torch.equal(grown[mixer + "in_proj.weight"][128:192], initial[mixer + "in_proj.weight"][128:192])
+    # Training moves the new channels off zero: the zeroed weights get gradients.
+    wide.train()
+    out = wide(*inputs)
+    (out["score_map"].sum() + out["size_map"].sum()).backward()
+    for weight in (wide.backbone.patch_embed.proj.weight, wide.backbone.layers[0].mixer.out_proj.weight):
+        assert weight.grad[64:].abs().sum() > 0
+    assert wide.backbone.layers[0].mixer.out_proj.weight.grad[:, 128:].abs().sum() > 0
+
+
+def test_widening_refuses_what_it_cannot_keep(tmp_path):
+    torch.manual_seed(0)
+    path = save_checkpoint(build_model("vim_t", depth=1, embed_dim=64, dt_rank=4), tmp_path / "narrow.pt")
+    with pytest.raises(CheckpointError, match="keeps dt_rank.*set the model's dt_rank to 4"):
+        load_checkpoint(build_model("vim_t", depth=1, embed_dim=96), path, widen=True)
+    with pytest.raises(CheckpointError, match="cannot widen embed_dim 64 to a narrower 48"):
+        load_checkpoint(build_model("vim_t", depth=1, embed_dim=48, dt_rank=4), path, widen=True)
+    same = build_model("vim_t", depth=1, embed_dim=64, dt_rank=4)
+    assert _same_weights(load_checkpoint(same, path, widen=True), load_model(path))
+
+
 def test_layer_sources_must_use_every_checkpoint_layer_once(tmp_path):
     torch.manual_seed(0)
     path = save_checkpoint(build_model("vim_t", depth=2), tmp_path / "shallow.pt")

@@ -189,6 +189,10 @@ def test_config_reports_unknown_fields_and_keeps_the_reference_weights(tmp_path)
         TrainConfig.from_dict({"train": {"lr": "fast"}})
     with pytest.raises(ConfigError, match="init_layers needs an init_checkpoint"):
         TrainConfig.from_dict({"model": {"init_layers": [0, None]}})
+    with pytest.raises(ConfigError, match="init_widen needs an init_checkpoint"):
+        TrainConfig.from_dict({"model": {"init_widen": True}})
+    with pytest.raises(ConfigError, match="model.init_widen must be true or false, got str 'no'"):
+        TrainConfig.from_dict({"model": {"init_checkpoint": "a.pt", "init_widen": "no"}})
     with pytest.raises(ConfigError, match=r"init_layers must be a list of checkpoint layer indices.*-1"):
         TrainConfig.from_dict({"model": {"init_checkpoint": "a.pt", "init_layers": [0, -1]}})
     round_trip = TrainConfig.from_dict(config.to_dict())
@@ -217,13 +221,17 @@ def test_fetrack_train_writes_loadable_checkpoints_and_resumes(tmp_path):
     assert state["epoch"] == 2 and len(state["history"]) == 2
     assert state["scheduler"]["last_epoch"] == 2
     # fine-tuned from it at larger crops (position embeddings resampled on load), one layer deeper
+    # and wider (64 -> 96 channels, dt_rank kept)
     larger = {**TINY_MODEL, "overrides": {**TINY_MODEL["overrides"], "template_size": 96, "search_size": 192,
-                                          "depth": 2},
-              "init_checkpoint": str(first), "init_layers": [0, None]}
+                                          "depth": 2, "embed_dim": 96, "dt_rank": 4},
+              "init_checkpoint": str(first), "init_layers": [0, None], "init_widen": True}
     fetrack_train({**tiny_config(tmp_path / "larger"), "model": larger}, tmp_path)
     tuned = load_model(tmp_path / "larger" / "checkpoint_ep0001.pt")
     assert (tuned.config.template_size, tuned.config.search_size, tuned.config.depth) == (96, 192, 2)
-    assert tuned.backbone.pos_embed_x.shape == (1, 144, 64) and tuned.backbone.pos_embed_z.shape == (1, 36, 64)
+    assert tuned.config.embed_dim == 96
+    assert tuned.backbone.pos_embed_x.shape == (1, 144, 96) and tuned.backbone.pos_embed_z.shape == (1, 36, 96)
+    # one epoch moved the new channels off their zero start
+    assert torch.count_nonzero(tuned.backbone.patch_embed.proj.weight[64:]) > 0
 
 
 def test_validation_tracks_held_out_sequences(tmp_path):

@@ -23,7 +23,6 @@ Three kinds of files are read by :func:`read_checkpoint` / :func:`load_checkpoin
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,17 +32,11 @@ from torch import nn
 
 from . import safe_pickle
 from .configs import CONFIGS, ModelConfig
+from .errors import CheckpointError, UnsafeCheckpointError
+from .growing import grow_layers, widen_channels
 
 FORMAT = "fetrack_ros/1"
 STATE_DICT_ENTRIES = ("state_dict", "net", "model")
-
-
-class CheckpointError(ValueError):
-    """The file is not a usable checkpoint for this network (with what was wrong)."""
-
-
-class UnsafeCheckpointError(CheckpointError):
-    """The file's pickle tried to run code (it was refused, nothing was executed)."""
 
 
 def save_checkpoint(model: nn.Module, path, extra: dict | None = None) -> Path:
@@ -139,7 +132,7 @@ POSITION_EMBEDDINGS = {"backbone.pos_embed_z": "template_feat_size", "backbone.p
 
 
 def load_checkpoint(model: nn.Module, path, strict: bool = True, resize_positions: bool = False,
-                    layer_sources: Sequence[int | None] | None = None) -> nn.Module:
+                    layer_sources: Sequence[int | None] | None = None, widen: bool = False) -> nn.Module:
     """Load the weights in ``path`` into ``model`` (in place) and return it.
 
     Raises FileNotFoundError, :class:`CheckpointError` (not a checkpoint; wrong architecture, with
@@ -147,12 +140,14 @@ def load_checkpoint(model: nn.Module, path, strict: bool = True, resize_position
     :class:`UnsafeCheckpointError`. With ``strict=False`` only shape mismatches are errors.
     ``resize_positions=True`` lets weights trained at other crop sizes in: their position
     embeddings are resampled to the model's token grids (:func:`resize_position_embeddings`),
-    for fine-tuning at a new template/search size. ``layer_sources`` loads the checkpoint into a
-    deeper backbone (:func:`grow_layers`).
+    for fine-tuning at a new template/search size. ``widen=True`` loads it into a wider backbone
+    (:func:`~.growing.widen_channels`), ``layer_sources`` into a deeper one (:func:`~.growing.grow_layers`).
     """
     state_dict, _ = read_checkpoint(path)
     if resize_positions:
         state_dict = resize_position_embeddings(state_dict, model.config)
+    if widen:
+        state_dict = widen_channels(state_dict, model.state_dict())
     if layer_sources is not None:
         state_dict = grow_layers(state_dict, layer_sources, model.state_dict())
     return fit_weights(model, state_dict, str(path), strict=strict)
@@ -213,58 +208,6 @@ def resize_position_embeddings(state_dict: Mapping[str, torch.Tensor], config: M
         grid = torch.nn.functional.interpolate(grid, size=(side, side), mode="bicubic", align_corners=True)
         resized[key] = grid.permute(0, 2, 3, 1).reshape(1, side * side, -1).to(embedding.dtype)
     return resized
-
-
-LAYER_PREFIX = "backbone.layers."
-#: The last projection of a block's mixer: zero, the block adds nothing to the residual stream.
-OUTPUT_PROJECTION = "mixer.out_proj."
-
-
-def grow_layers(state_dict: Mapping[str, torch.Tensor], layer_sources: Sequence[int | None],
-                initial: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """``state_dict`` laid out for a backbone whose layer ``i`` is checkpoint layer ``layer_sources[i]``.
-
-    ``None`` marks a new layer: it takes its weights from ``initial`` (the new model's own state
-    dict) with the output projection zeroed. A block adds its mixer's output to the residual
-    stream, so a zero projection makes the new layer the identity: the grown network computes
-    exactly what the checkpoint did, and training starts from there instead of from scratch.
-    ``[0, 1, None, 2, 3, None]`` grows a 4-layer backbone to 6. Every checkpoint layer may be used
-    at most once; all must be used (dropping trained layers is not growing).
-    """
-    layers, rest = _split_layers(state_dict)
-    initial_layers, _ = _split_layers(initial)
-    if len(layer_sources) != len(initial_layers):
-        raise CheckpointError(f"layer_sources has {len(layer_sources)} entries but the model has "
-                              f"{len(initial_layers)} layers")
-    used = [i for i in layer_sources if i is not None]
-    unknown = sorted({i for i in used if i not in layers})
-    if unknown:
-        raise CheckpointError(f"layer_sources name checkpoint layers {unknown}, but it has layers "
-                              f"0..{len(layers) - 1}")
-    if sorted(used) != sorted(layers):
-        raise CheckpointError(f"layer_sources must use each of the checkpoint's {len(layers)} layers exactly "
-                              f"once (None for new layers), got {list(layer_sources)}")
-    grown = dict(rest)
-    for new_index, source in enumerate(layer_sources):
-        if source is not None:
-            weights = layers[source]
-        else:
-            weights = {name: torch.zeros_like(value) if name.startswith(OUTPUT_PROJECTION) else value
-                       for name, value in initial_layers[new_index].items()}
-        grown.update({f"{LAYER_PREFIX}{new_index}.{name}": value for name, value in weights.items()})
-    return grown
-
-
-def _split_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict[int, dict], dict]:
-    """``({layer index: {name within the layer: tensor}}, {every other key: tensor})``."""
-    layers, rest = defaultdict(dict), {}
-    for key, value in state_dict.items():
-        if key.startswith(LAYER_PREFIX):
-            index, name = key[len(LAYER_PREFIX):].split(".", 1)
-            layers[int(index)][name] = value
-        else:
-            rest[key] = value
-    return layers, rest
 
 
 def check_compatible(model: nn.Module, state_dict: Mapping[str, torch.Tensor], strict: bool = True,

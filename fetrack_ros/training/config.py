@@ -2,7 +2,8 @@
 
 Sections (every field optional; defaults are the reference recipe where it has one)::
 
-    model:       {name: vim_t, overrides: {depth: 4, ...}, init_checkpoint: null, init_layers: null}
+    model:       {name: vim_t, overrides: {depth: 4, ...}, init_checkpoint: null, init_layers: null,
+                  init_widen: false}
     data:        {sources: [...], pairs: {...PairSettings...}, num_workers: 0}
     train:       {seed, epochs, steps_per_epoch, batch_size, lr, backbone_lr_multiplier, weight_decay,
                   lr_drop_epoch, lr_drop_gamma, grad_clip_norm, loss_weights: {giou, l1, focal},
@@ -61,11 +62,16 @@ def _build(cls, data, where: str):
 
 def _coerce(value, annotation, where: str):
     """Numbers for ``int``/``float`` fields. YAML 1.1 reads ``4e-4`` (no dot) as a string: accept
-    such strings when they are numbers; refuse booleans and anything else."""
+    such strings when they are numbers; refuse booleans and anything else. ``bool`` fields take
+    ``true``/``false`` only (a string such as ``"no"`` would otherwise count as true)."""
     if isinstance(annotation, str) and annotation.endswith(" | None"):
         if value is None:
             return None
         annotation = annotation[:-len(" | None")]
+    if annotation in ("bool", bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {type(value).__name__} {value!r}")
+        return value
     if annotation not in ("int", "float", int, float):
         return value
     kind = "int" if annotation in ("int", int) else "float"
@@ -88,14 +94,19 @@ def _coerce(value, annotation, where: str):
 class ModelSection:
     """``init_layers``: grow a deeper backbone from ``init_checkpoint``, one entry per layer of the
     new model: the checkpoint layer it starts from, or null for a new layer that starts as the
-    identity (see :func:`~fetrack_ros.model.checkpoint.grow_layers`)."""
+    identity (see :func:`~fetrack_ros.model.growing.grow_layers`). ``init_widen``: grow a wider
+    backbone (``overrides.embed_dim`` above the checkpoint's) whose new channels start at zero
+    (:func:`~fetrack_ros.model.growing.widen_channels`)."""
 
     name: str = "vim_t"
     overrides: dict = field(default_factory=dict)
     init_checkpoint: str | None = None
     init_layers: list | None = None
+    init_widen: bool = False
 
     def __post_init__(self) -> None:
+        if self.init_widen and not self.init_checkpoint:
+            raise ValueError("init_widen needs an init_checkpoint to widen")
         if self.init_layers is None:
             return
         if not self.init_checkpoint:

@@ -276,7 +276,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True,
     if config.model.init_checkpoint:
         # Position embeddings are resampled when the crop sizes differ: fine-tuning at a new size.
         load_checkpoint(model, config.model.init_checkpoint, resize_positions=True,
-                        layer_sources=config.model.init_layers)
+                        layer_sources=config.model.init_layers, widen=config.model.init_widen)
     elif tc.score_prior is not None:
         init_score_prior(model, tc.score_prior)
     model.to(device).train()
