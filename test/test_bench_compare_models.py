@@ -33,7 +33,7 @@ def test_a_model_against_itself_differs_by_nothing_and_against_another_by_its_sc
     c, b, k = (plain["summary"][label]["all"]["sr"] for label in ("candidate", "baseline", compare_models.CSRT))
     assert plain["paired"]["sr"]["mean"] == pytest.approx(c - b, abs=1e-3)
     assert plain["paired_csrt"]["sr"]["mean"] == pytest.approx(c - k, abs=1e-3)
-    assert set(report["sets"]) == {"synthetic", "synthetic DAVIS-like", "DAVIS-like small fast"}
+    assert set(report["sets"]) == {"make demo", "synthetic", "synthetic DAVIS-like", "DAVIS-like small fast"}
     text = compare_models.markdown(report)
     assert "| synthetic DAVIS-like |" in text and f"{plain['paired']['sr']['mean']:+.1f}" in text
     assert f"{plain['paired_csrt']['sr']['mean']:+.1f}" in text
@@ -59,6 +59,16 @@ def test_the_davis_sets_are_rendered_by_the_aps_camera_and_the_small_fast_one_ha
     size = lambda seq: float(np.sqrt(np.prod(seq.gt_xywh[0, 2:])))
     assert all(10.0 <= size(seq) <= 34.0 for seq in sets["DAVIS-like small fast"])
     assert max(size(seq) for seq in sets["synthetic DAVIS-like"]) > 34.0
+
+
+def test_the_first_set_is_the_one_make_demo_tracks():
+    from fetrack_ros.simulation.simulator import SimConfig, benchmark_sequences
+    sets = compare_models.held_out_sets(3, 4)
+    assert list(sets)[0] == compare_models.DEMO_SET
+    demo = benchmark_sequences(3, config=SimConfig(num_frames=4))   # as fetrack demo draws them
+    assert [s.name for s in sets[compare_models.DEMO_SET]] == [s.name for s in demo]
+    assert np.array_equal(sets[compare_models.DEMO_SET][2].gt_xywh, demo[2].gt_xywh)
+    assert {s.name for s in sets[compare_models.DEMO_SET]}.isdisjoint(s.name for s in sets["synthetic"])
 
 
 def test_summary_rows_split_the_degraded_half():
