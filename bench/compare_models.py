@@ -4,8 +4,7 @@
         [--baseline resource/default_model.pt] [--sequences 20] [--no-real] [--ablations]
 
 1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), four sets:
-   ``make demo``'s own (plain, seeds from 1,000,000: what a newcomer sees first; training's
-   validation curve uses these seeds too, so do not pick a checkpoint by that curve); plain
+   ``make demo``'s own (plain, seeds from 1,000,000: what a newcomer sees first); plain
    (seeds from 2,000,000); DAVIS346-like (the simulator's APS camera, natural textures,
    ego-motion and DAVIS event noise, seeds from 3,000,000); and DAVIS346-like with small fast
    targets (10-34 px, 40-200 px/s, half the objects still in the world, seeds from 4,000,000: the
