@@ -95,8 +95,9 @@ def widen_channels(state_dict: Mapping[str, torch.Tensor], initial: Mapping[str,
     RMSNorm weights are scaled by ``sqrt(D / D')`` because the norm now averages over D'
     channels, D' - D of them zero. The widened network then computes what the checkpoint did,
     up to the norms' ``eps`` (exactly with ``norm_eps * D / D'``; the packaged model's maps move
-    by ~1e-6 either way), and the zeroed weights get a gradient at the first step. ``dt_rank`` and everything outside the backbone width
-    (``d_state``, head channels, depth) must match.
+    by at most 1e-5 either way), and the zeroed weights get a gradient at the first step.
+    ``dt_rank`` and everything outside the backbone width (``d_state``, head channels, depth)
+    must match.
     """
     old_d, new_d = state_dict[PATCH_EMBED].shape[0], initial[PATCH_EMBED].shape[0]
     if new_d < old_d:
