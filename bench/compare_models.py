@@ -43,8 +43,8 @@ CSRT = "csrt"
 def held_out_sets(num_sequences: int, num_frames: int) -> dict:
     """``{set name: [SyntheticSequence]}``: the four held-out synthetic benchmarks."""
     from fetrack_ros.simulation.simulator import HELD_OUT_SEED_START, SimConfig, benchmark_sequences
-    sets = {DEMO_SET: (HELD_OUT_SEED_START, {}), "synthetic": (PLAIN_SEED, {}), "synthetic DAVIS-like": (DAVIS_SEED, DAVIS_SIM),
-            "DAVIS-like small fast": (SMALL_FAST_SEED, SMALL_FAST_SIM)}
+    sets = {DEMO_SET: (HELD_OUT_SEED_START, {}), "synthetic": (PLAIN_SEED, {}),
+            "synthetic DAVIS-like": (DAVIS_SEED, DAVIS_SIM), "DAVIS-like small fast": (SMALL_FAST_SEED, SMALL_FAST_SIM)}
     return {name: benchmark_sequences(num_sequences, seed, SimConfig.from_dict({"num_frames": num_frames, **sim}))
             for name, (seed, sim) in sets.items()}
 

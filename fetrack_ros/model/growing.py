@@ -74,7 +74,7 @@ PATCH_EMBED = "backbone.patch_embed.proj.weight"
 #: Tensors whose LAST axis writes the residual stream (D): their new channels start at zero.
 _WRITES_RESIDUAL_LAST = ("backbone.cls_token", "backbone.pos_embed_x", "backbone.pos_embed_z")
 #: Tensors whose FIRST axis writes the residual stream (D).
-_WRITES_RESIDUAL_FIRST = ("backbone.patch_embed.proj.weight", "backbone.patch_embed.proj.bias",
+_WRITES_RESIDUAL_FIRST = (PATCH_EMBED, "backbone.patch_embed.proj.bias",
                           "mixer.out_proj.weight")
 #: Tensors whose second axis reads channels that must not reach old outputs yet: the router's
 #: new hidden units (D), and the mixers' new inner channels (E) feeding the shared dt/B/C and the
