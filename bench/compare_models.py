@@ -1,7 +1,11 @@
 """A model decision: two checkpoints side by side on held-out data, paired by sequence.
 
     python -m bench.compare_models --candidate runs/default_model_s11/checkpoint_ep0010.pt \
-        [--baseline resource/default_model.pt] [--sequences 20] [--no-real] [--ablations]
+        [--baseline resource/default_model.pt] [--sequences 20] [--no-real] [--ablations] \
+        [--candidate-param size_update_rate=0.3] [--baseline-param NAME=VALUE]
+
+A decision may be about tracker settings too: ``--candidate-param`` / ``--baseline-param`` set
+TrackerParams fields for one side (the same checkpoint on both sides compares settings alone).
 
 1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), four sets:
    ``make demo``'s own (plain, seeds from 1,000,000: what a newcomer sees first); plain
@@ -88,14 +92,19 @@ def summary_rows(results: dict, degraded: dict) -> dict:
 
 
 def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, real: bool,
-            log=lambda s: print(s, file=sys.stderr), ablations: bool = False) -> dict:
+            log=lambda s: print(s, file=sys.stderr), ablations: bool = False,
+            params: dict | None = None) -> dict:
+    """The report; ``params``: ``{"candidate": {field: value}, "baseline": {...}}``, TrackerParams
+    changes per side (defaults where absent)."""
     import torch
 
     from bench import real_set
     from fetrack_ros.evaluation import metrics
     torch.set_num_threads(1)
-    trackers = {"candidate": real_set.load_tracker(candidate), "baseline": real_set.load_tracker(baseline)}
-    report = {"candidate": candidate, "baseline": baseline, "sets": {}, "real": {}}
+    params = {label: dict((params or {}).get(label) or {}) for label in ("candidate", "baseline")}
+    checkpoints = {"candidate": candidate, "baseline": baseline}
+    trackers = {label: real_set.load_tracker(checkpoints[label], params[label]) for label in checkpoints}
+    report = {"candidate": candidate, "baseline": baseline, "tracker_params": params, "sets": {}, "real": {}}
     for name, sequences in held_out_sets(num_sequences, num_frames).items():
         started = time.perf_counter()
         log(f"{name}: {len(sequences)} sequences x {num_frames} frames")
@@ -109,15 +118,20 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
             "paired_csrt": metrics.paired_differences(results["candidate"], results[CSRT]),
             "seconds": time.perf_counter() - started}
     if real:
-        for label, checkpoint in (("candidate", candidate), ("baseline", baseline)):
+        for label, checkpoint in checkpoints.items():
             out = REPO_ROOT / "runs" / "real_set"
-            rep = real_set.evaluate(out, checkpoint, REPO_ROOT / "reports" / f"real_set_{label}", log=log)
+            rep = real_set.evaluate(out, checkpoint, REPO_ROOT / "reports" / f"real_set_{label}", log=log,
+                                    params=params[label])
             report["real"][label] = rep["comparison"]
     return report
 
 
 def markdown(report: dict) -> str:
-    lines = ["# Model comparison", "", f"Candidate: `{report['candidate']}`; baseline: `{report['baseline']}`.", "",
+    from bench.real_set import params_note
+    params = report.get("tracker_params", {})
+    sides = "; ".join(f"{label}: `{report[label]}`" + params_note(params.get(label))
+                      for label in ("candidate", "baseline"))
+    lines = ["# Model comparison", "", sides[0].upper() + sides[1:] + ".", "",
              "| set | candidate SR (95%) / PR@20 | baseline SR (95%) / PR@20 | paired SR difference (95%) "
              "| degraded-RGB half, paired | CSRT SR / PR@20 | candidate - CSRT, paired |", "|---|---|---|---|---|---|---|"]
     for name, s in report["sets"].items():
@@ -160,10 +174,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-real", action="store_true", help="skip the real set")
     parser.add_argument("--ablations", action="store_true",
                         help="also track each synthetic set with the events blanked and with the RGB grey (3x the time)")
+    for side in ("candidate", "baseline"):
+        parser.add_argument(f"--{side}-param", action="append", default=[], metavar="NAME=VALUE",
+                            help=f"a TrackerParams field for the {side}'s tracker (repeatable)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="report folder")
     args = parser.parse_args(argv)
+    from fetrack_ros.tracking.params import TrackerParams, parse_assignments
+    try:
+        params = {side: parse_assignments(getattr(args, f"{side}_param"), f"--{side}-param")
+                  for side in ("candidate", "baseline")}
+        for changes in params.values():
+            TrackerParams().replace(**changes)   # range errors now, not after the first set
+    except ValueError as exc:
+        parser.error(str(exc))
     report = compare(args.candidate, args.baseline, args.sequences, args.frames, not args.no_real,
-                     ablations=args.ablations)
+                     ablations=args.ablations, params=params)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "compare_models.json").write_text(json.dumps(report, indent=1) + "\n")
     text = markdown(report)

@@ -335,11 +335,12 @@ def run_pair(sequences: list, tracker, log=lambda s: print(s, file=sys.stderr)) 
     return out
 
 
-def load_tracker(checkpoint: str):
-    """The Tracker with the network the checkpoint describes (its stored config), on the CPU."""
+def load_tracker(checkpoint: str, params: dict | None = None):
+    """The Tracker with the network the checkpoint describes (its stored config), on the CPU;
+    ``params``: TrackerParams fields that differ from the defaults."""
     from fetrack_ros.model.loading import load_inference_model
-    from fetrack_ros.tracking import Tracker
-    return Tracker(load_inference_model("auto", checkpoint, device="cpu").model)
+    from fetrack_ros.tracking import Tracker, TrackerParams
+    return Tracker(load_inference_model("auto", checkpoint, device="cpu").model, TrackerParams().replace(**(params or {})))
 
 
 def markdown(report: dict) -> str:
@@ -348,7 +349,7 @@ def markdown(report: dict) -> str:
              f"Recording: `{rec['file']}` (sha256 `{rec['sha256'][:16]}...`, {rec['license']}, from the "
              f"{rec['source']['package']} {rec['source']['version']} sdist), {c['num_sequences']} sequences, "
              f"{c['num_frames']} frames. Checkpoint: `{report['checkpoint']}` (sha256 `{report['checkpoint_sha256'][:16]}...`), "
-             f"{report['torch_threads']} torch thread. Events rendered from the recording "
+             f"{report['torch_threads']} torch thread{params_note(report.get('tracker_params'))}. Events rendered from the recording "
              f"({report['window']}). Same frames and first box for both trackers.", "",
              "| sequence | frames | model SR | model PR@20 | CSRT SR | CSRT PR@20 | SR diff |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -376,8 +377,13 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def params_note(params: dict | None) -> str:
+    """``", tracker params size_update_rate=0.3"``, or nothing for the defaults."""
+    return ", tracker params " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else ""
+
+
 def evaluate(out: Path, checkpoint: str, report_dir: Path, cache: Path = DEFAULT_CACHE, recording: Path | None = None,
-             log=lambda s: print(s, file=sys.stderr)) -> dict:
+             log=lambda s: print(s, file=sys.stderr), params: dict | None = None) -> dict:
     import torch
     started = time.perf_counter()
     torch.set_num_threads(1)
@@ -385,7 +391,7 @@ def evaluate(out: Path, checkpoint: str, report_dir: Path, cache: Path = DEFAULT
     if not (Path(out) / "list.txt").is_file():
         build(out, cache, recording, log=log)
     sequences = open_set(out)
-    tracker = load_tracker(checkpoint)
+    tracker = load_tracker(checkpoint, params)
     log(f"tracking {len(sequences)} sequences with {checkpoint} and CSRT")
     runs = run_pair(sequences, tracker, log)
     comparison = compare(runs["model"], runs["csrt"])
@@ -396,7 +402,7 @@ def evaluate(out: Path, checkpoint: str, report_dir: Path, cache: Path = DEFAULT
     window = sequences[0].window
     report = {
         "model_label": "model", "checkpoint": str(checkpoint), "checkpoint_sha256": sha256_of(Path(checkpoint)),
-        "torch_threads": torch.get_num_threads(),
+        "tracker_params": dict(params or {}), "torch_threads": torch.get_num_threads(),
         "window": f"{window.kind} policy, first window {window.duration_ns / 1e6:g} ms",
         "recording": {k: data["recording"][k] for k in ("file", "sha256", "license", "source")},
         "comparison": comparison,
@@ -424,13 +430,18 @@ def main(argv: list[str] | None = None) -> int:
         if name == "eval":
             p.add_argument("--checkpoint", default=str(REPO_ROOT / "resource" / "default_model.pt"))
             p.add_argument("--report-dir", type=Path, default=REPO_ROOT / "reports")
+            p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                           help="a TrackerParams field for the model's tracker, e.g. size_update_rate=0.3 (repeatable)")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             build(args.out, args.cache, args.recording)
             return 0
-        report = evaluate(args.out, args.checkpoint, args.report_dir, args.cache, args.recording)
-    except RealSetError as exc:
+        from fetrack_ros.tracking.params import TrackerParams, parse_assignments
+        params = parse_assignments(args.param)
+        TrackerParams().replace(**params)   # range errors before the set is built
+        report = evaluate(args.out, args.checkpoint, args.report_dir, args.cache, args.recording, params=params)
+    except (RealSetError, ValueError) as exc:
         print(f"real_set: error: {exc}", file=sys.stderr)
         return 2
     print(markdown(report))

@@ -39,6 +39,24 @@ def test_a_model_against_itself_differs_by_nothing_and_against_another_by_its_sc
     assert f"{plain['paired_csrt']['sr']['mean']:+.1f}" in text
 
 
+def test_tracker_settings_alone_can_be_compared_on_one_checkpoint(checkpoints):
+    damped = {"candidate": {"size_update_rate": 0.3}}
+    report = compare_models.compare(checkpoints[0], checkpoints[0], num_sequences=2, num_frames=5, real=False,
+                                    log=lambda s: None, params=damped)
+    assert report["tracker_params"] == {"candidate": {"size_update_rate": 0.3}, "baseline": {}}
+    # same network, same frames: only the damped box sizes can make the runs differ
+    per_seq = [d for s in report["sets"].values() for d in s["paired"]["sr"]["per_sequence"]]
+    assert any(d != 0.0 for d in per_seq)
+    assert "Candidate: `" in compare_models.markdown(report)
+    assert "tracker params size_update_rate=0.3; baseline:" in compare_models.markdown(report)
+
+
+def test_bad_tracker_settings_stop_before_any_tracking(checkpoints, capsys):
+    with pytest.raises(SystemExit):
+        compare_models.main(["--candidate", checkpoints[0], "--baseline-param", "size_update_rate=2"])
+    assert "size_update_rate must be in (0, 1]" in capsys.readouterr().err
+
+
 def test_ablations_track_the_same_frames_without_one_input(checkpoints):
     report = compare_models.compare(checkpoints[0], checkpoints[1], num_sequences=2, num_frames=5, real=False,
                                     log=lambda s: None, ablations=True)

@@ -110,7 +110,20 @@ def test_report_markdown_names_the_figures():
               "wall_seconds": {"total": 1.0, "model": 0.5, "csrt": 0.1, "read": 0.2}}
     text = real_set.markdown(report)
     assert "| s | 4 |" in text and "Paired difference model - CSRT over the 1 sequences" in text
+    assert "tracker params" not in text
     json.dumps(report, default=float)  # what eval writes is plain data
+    report["tracker_params"] = {"size_update_rate": 0.3}
+    assert "1 torch thread, tracker params size_update_rate=0.3." in real_set.markdown(report)
+
+
+def test_load_tracker_applies_tracker_settings(tmp_path):
+    import torch
+
+    from fetrack_ros.model import build_model, save_checkpoint
+    torch.manual_seed(0)
+    path = save_checkpoint(build_model("vim_t", depth=1, embed_dim=64, head_channels=32), tmp_path / "m.pt")
+    assert real_set.load_tracker(str(path)).params.size_update_rate == 1.0
+    assert real_set.load_tracker(str(path), {"size_update_rate": 0.3}).params.size_update_rate == 0.3
 
 
 # -- with the real recording in the cache -------------------------------------------------------

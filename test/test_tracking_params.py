@@ -6,6 +6,7 @@ import pytest
 
 from fetrack_ros.tracking import TrackerParams, template_update_due
 from fetrack_ros.tracking.inputs import check_box, check_image, match_event_frame
+from fetrack_ros.tracking.params import parse_assignments
 
 
 def test_defaults_are_the_reference_tracker_without_template_update():
@@ -47,6 +48,26 @@ def test_replace_rejects_unknown_fields_and_accepts_numpy_numbers():
         TrackerParams().replace(update_threshold=0.3)
     p = TrackerParams().replace(failed_search_threshold=np.int64(5), peak_score_threshold=np.float32(0.3))
     assert p.failed_search_threshold == 5
+
+
+def test_assignments_from_the_command_line_take_each_fields_type():
+    changes = parse_assignments(["search_factor=4.5", "failed-search-threshold=5", "template_size=none",
+                                 "search_size=192"])
+    assert changes == {"search_factor": 4.5, "failed_search_threshold": 5, "template_size": None, "search_size": 192}
+    assert type(changes["failed_search_threshold"]) is int and type(changes["search_factor"]) is float
+    assert TrackerParams().replace(**changes).search_factor == 4.5
+    assert parse_assignments([]) == {}
+
+
+@pytest.mark.parametrize("item, match", [
+    ("search_factor", "expected NAME=VALUE"),
+    ("speed=2", "expected NAME=VALUE with NAME one of"),
+    ("search_factor=wide", "--opt search_factor: 'wide' is not a number"),
+    ("failed_search_threshold=2.5", "is not a number"),
+])
+def test_bad_assignments_name_the_option_and_what_was_expected(item, match):
+    with pytest.raises(ValueError, match=match):
+        parse_assignments([item], option="--opt")
 
 
 def test_threshold_of_one_or_more_disables_update():

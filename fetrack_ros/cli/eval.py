@@ -90,26 +90,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def tracker_params(args: argparse.Namespace):
     """TrackerParams from ``--template-update-threshold`` and ``--param NAME=VALUE``."""
-    from ..tracking import TrackerParams
-    params = TrackerParams()
-    fields = {f.name: f for f in dataclasses.fields(TrackerParams)}
-    changes = {}
-    for item in args.param:
-        name, sep, text = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep or name not in fields:
-            raise ValueError(f"--param {item!r}: expected NAME=VALUE with NAME one of {sorted(fields)}")
-        default = getattr(params, name)
-        if text.strip().lower() == "none":
-            changes[name] = None
-        else:
-            try:
-                changes[name] = int(text) if isinstance(default, int) or name.endswith("_size") else float(text)
-            except ValueError:
-                raise ValueError(f"--param {name}: {text!r} is not a number") from None
+    from ..tracking.params import TrackerParams, parse_assignments
+    changes = parse_assignments(args.param)
     if args.template_update_threshold is not None:
         changes["template_update_threshold"] = args.template_update_threshold
-    return params.replace(**changes)
+    return TrackerParams().replace(**changes)
 
 
 def open_sequences(args: argparse.Namespace) -> list:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..fields import reject_unknown_fields
@@ -91,6 +92,31 @@ class TrackerParams:
         """A copy with ``changes`` applied and validated; unknown names raise ``TypeError``."""
         reject_unknown_fields(type(self), changes, "TrackerParams", TypeError)
         return dataclasses.replace(self, **changes)
+
+
+def parse_assignments(items: Iterable[str], option: str = "--param") -> dict:
+    """``{"search_factor": 4.5}`` from command-line items such as ``"search_factor=4.5"``.
+
+    Names are :class:`TrackerParams` fields (``-`` may stand for ``_``); values are numbers (ints
+    for the int fields) or ``none`` for the optional patch sizes. Raises ``ValueError`` naming
+    ``option``, the item and what was expected. Range checks are left to :class:`TrackerParams`.
+    """
+    defaults = TrackerParams()
+    fields = {f.name for f in dataclasses.fields(TrackerParams)}
+    changes = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in fields:
+            raise ValueError(f"{option} {item!r}: expected NAME=VALUE with NAME one of {sorted(fields)}")
+        if text.strip().lower() == "none":
+            changes[name] = None
+            continue
+        try:
+            changes[name] = int(text) if isinstance(getattr(defaults, name), int) or name.endswith("_size") else float(text)
+        except ValueError:
+            raise ValueError(f"{option} {name}: {text!r} is not a number") from None
+    return changes
 
 
 def _check_number(name: str, value) -> None:
