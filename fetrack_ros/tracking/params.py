@@ -35,8 +35,9 @@ class TrackerParams:
       counted from the last template, the initial one included).
     - ``size_update_rate``: how far the box size follows the network each frame, in log space:
       ``size = previous * (predicted / previous) ** rate`` (centre as predicted). 1.0 (reference)
-      takes the network's size; lower values damp size jitter (0.3 gave +2.5 SR with the packaged
-      model on 60 held-out synthetic sequences; untested with the official weights).
+      takes the network's size; lower values damp size jitter (with the packaged model, 0.3 gave
+      +6.3 SR on held-out DAVIS346-like small fast targets and was level on the other held-out
+      sets, see docs/model_card.md; untested with the official weights).
     - ``template_size`` / ``search_size``: patch sides in pixels fed to the network; ``None``
       takes them from the model's config (128 / 256 for the official models).
     """
