@@ -129,9 +129,9 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
 def markdown(report: dict) -> str:
     from bench.real_set import params_note
     params = report.get("tracker_params", {})
-    sides = "; ".join(f"{label}: `{report[label]}`" + params_note(params.get(label))
-                      for label in ("candidate", "baseline"))
-    lines = ["# Model comparison", "", sides[0].upper() + sides[1:] + ".", "",
+    lines = ["# Model comparison", "",
+             f"Candidate: `{report['candidate']}`{params_note(params.get('candidate'))}; "
+             f"baseline: `{report['baseline']}`{params_note(params.get('baseline'))}.", "",
              "| set | candidate SR (95%) / PR@20 | baseline SR (95%) / PR@20 | paired SR difference (95%) "
              "| degraded-RGB half, paired | CSRT SR / PR@20 | candidate - CSRT, paired |", "|---|---|---|---|---|---|---|"]
     for name, s in report["sets"].items():
@@ -179,12 +179,10 @@ def main(argv: list[str] | None = None) -> int:
                             help=f"a TrackerParams field for the {side}'s tracker (repeatable)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="report folder")
     args = parser.parse_args(argv)
-    from fetrack_ros.tracking.params import TrackerParams, parse_assignments
+    from fetrack_ros.tracking.params import parse_assignments
     try:
         params = {side: parse_assignments(getattr(args, f"{side}_param"), f"--{side}-param")
                   for side in ("candidate", "baseline")}
-        for changes in params.values():
-            TrackerParams().replace(**changes)   # range errors now, not after the first set
     except ValueError as exc:
         parser.error(str(exc))
     report = compare(args.candidate, args.baseline, args.sequences, args.frames, not args.no_real,

@@ -437,10 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             build(args.out, args.cache, args.recording)
             return 0
-        from fetrack_ros.tracking.params import TrackerParams, parse_assignments
-        params = parse_assignments(args.param)
-        TrackerParams().replace(**params)   # range errors before the set is built
-        report = evaluate(args.out, args.checkpoint, args.report_dir, args.cache, args.recording, params=params)
+        from fetrack_ros.tracking.params import parse_assignments
+        report = evaluate(args.out, args.checkpoint, args.report_dir, args.cache, args.recording,
+                          params=parse_assignments(args.param))
     except (RealSetError, ValueError) as exc:
         print(f"real_set: error: {exc}", file=sys.stderr)
         return 2

@@ -100,7 +100,8 @@ def parse_assignments(items: Iterable[str], option: str = "--param") -> dict:
 
     Names are :class:`TrackerParams` fields (``-`` may stand for ``_``); values are numbers (ints
     for the int fields) or ``none`` for the optional patch sizes. Raises ``ValueError`` naming
-    ``option``, the item and what was expected. Range checks are left to :class:`TrackerParams`.
+    ``option``, the item and what was expected, or :class:`TrackerParams`' reason when the changes
+    break its ranges (checked here, so tools fail before any work).
     """
     defaults = TrackerParams()
     fields = {f.name for f in dataclasses.fields(TrackerParams)}
@@ -117,6 +118,7 @@ def parse_assignments(items: Iterable[str], option: str = "--param") -> dict:
             changes[name] = int(text) if isinstance(getattr(defaults, name), int) or name.endswith("_size") else float(text)
         except ValueError:
             raise ValueError(f"{option} {name}: {text!r} is not a number") from None
+    defaults.replace(**changes)
     return changes
 
 
