@@ -6,6 +6,9 @@
 
 A decision may be about tracker settings too: ``--candidate-param`` / ``--baseline-param`` set
 TrackerParams fields for one side (the same checkpoint on both sides compares settings alone).
+Each side starts from the settings its checkpoint recommends (the packaged model:
+``size_update_rate`` 0.3; training checkpoints: none), and the report names each side's settings:
+to judge a new checkpoint as it would ship, give it the same settings.
 
 1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), four sets:
    ``make demo``'s own (plain, seeds from 1,000,000: what a newcomer sees first); plain
@@ -95,7 +98,8 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
             log=lambda s: print(s, file=sys.stderr), ablations: bool = False,
             params: dict | None = None) -> dict:
     """The report; ``params``: ``{"candidate": {field: value}, "baseline": {...}}``, TrackerParams
-    changes per side (defaults where absent)."""
+    changes per side, over the settings each checkpoint recommends (the report's
+    ``tracker_params`` gives each side's settings that differ from the defaults)."""
     import torch
 
     from bench import real_set
@@ -103,8 +107,10 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
     torch.set_num_threads(1)
     params = {label: dict((params or {}).get(label) or {}) for label in ("candidate", "baseline")}
     checkpoints = {"candidate": candidate, "baseline": baseline}
+    from fetrack_ros.tracking.params import changed_fields
     trackers = {label: real_set.load_tracker(checkpoints[label], params[label]) for label in checkpoints}
-    report = {"candidate": candidate, "baseline": baseline, "tracker_params": params, "sets": {}, "real": {}}
+    report = {"candidate": candidate, "baseline": baseline, "sets": {}, "real": {},
+              "tracker_params": {label: changed_fields(tracker.params) for label, tracker in trackers.items()}}
     for name, sequences in held_out_sets(num_sequences, num_frames).items():
         started = time.perf_counter()
         log(f"{name}: {len(sequences)} sequences x {num_frames} frames")

@@ -336,11 +336,14 @@ def run_pair(sequences: list, tracker, log=lambda s: print(s, file=sys.stderr)) 
 
 
 def load_tracker(checkpoint: str, params: dict | None = None):
-    """The Tracker with the network the checkpoint describes (its stored config), on the CPU;
-    ``params``: TrackerParams fields that differ from the defaults."""
+    """The Tracker with the network the checkpoint describes (its stored config), on the CPU, with
+    the tracker settings the checkpoint recommends; ``params``: TrackerParams changes that win
+    over those (``{"size_update_rate": 1.0}`` undoes the packaged model's recommendation)."""
     from fetrack_ros.model.loading import load_inference_model
-    from fetrack_ros.tracking import Tracker, TrackerParams
-    return Tracker(load_inference_model("auto", checkpoint, device="cpu").model, TrackerParams().replace(**(params or {})))
+    from fetrack_ros.tracking import Tracker
+    from fetrack_ros.tracking.params import with_recommended
+    loaded = load_inference_model("auto", checkpoint, device="cpu")
+    return Tracker(loaded.model, with_recommended(loaded.tracker_settings, params))
 
 
 def markdown(report: dict) -> str:
@@ -378,7 +381,8 @@ def markdown(report: dict) -> str:
 
 
 def params_note(params: dict | None) -> str:
-    """``", tracker params size_update_rate=0.3"``, or nothing for the defaults."""
+    """``", tracker params size_update_rate=0.3"`` (the settings that differ from the defaults),
+    or nothing for the defaults."""
     return ", tracker params " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else ""
 
 
@@ -392,6 +396,7 @@ def evaluate(out: Path, checkpoint: str, report_dir: Path, cache: Path = DEFAULT
         build(out, cache, recording, log=log)
     sequences = open_set(out)
     tracker = load_tracker(checkpoint, params)
+    from fetrack_ros.tracking.params import changed_fields
     log(f"tracking {len(sequences)} sequences with {checkpoint} and CSRT")
     runs = run_pair(sequences, tracker, log)
     comparison = compare(runs["model"], runs["csrt"])
@@ -402,7 +407,7 @@ def evaluate(out: Path, checkpoint: str, report_dir: Path, cache: Path = DEFAULT
     window = sequences[0].window
     report = {
         "model_label": "model", "checkpoint": str(checkpoint), "checkpoint_sha256": sha256_of(Path(checkpoint)),
-        "tracker_params": dict(params or {}), "torch_threads": torch.get_num_threads(),
+        "tracker_params": changed_fields(tracker.params), "torch_threads": torch.get_num_threads(),
         "window": f"{window.kind} policy, first window {window.duration_ns / 1e6:g} ms",
         "recording": {k: data["recording"][k] for k in ("file", "sha256", "license", "source")},
         "comparison": comparison,

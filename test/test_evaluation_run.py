@@ -143,8 +143,18 @@ def test_tracker_params_from_cli():
     eval_cli.add_arguments(parser)
     args = parser.parse_args(["--out", "x", "--param", "search_factor=4.5", "--param", "failed_search_threshold=5",
                               "--template-update-threshold", "0.5"])
-    params = eval_cli.tracker_params(args)
+    changes = eval_cli.tracker_changes(args)
+    assert changes == {"search_factor": 4.5, "failed_search_threshold": 5, "template_update_threshold": 0.5}
+    params = eval_cli.tracker_params(args, changes)
     assert (params.search_factor, params.failed_search_threshold, params.template_update_threshold) == (4.5, 5, 0.5)
+    # no --checkpoint with --model auto: the packaged model, with the settings it recommends
+    assert params.size_update_rate == 0.3
+    own = parser.parse_args(["--out", "x", "--param", "size_update_rate=1.0"])
+    assert eval_cli.tracker_params(own, eval_cli.tracker_changes(own)).size_update_rate == 1.0
+    random_weights = parser.parse_args(["--out", "x", "--model", "vim_t"])
+    assert eval_cli.tracker_params(random_weights, {}).size_update_rate == 1.0
+    with pytest.raises(ValueError, match="template_update_threshold must be >= 0"):
+        eval_cli.tracker_changes(parser.parse_args(["--out", "x", "--template-update-threshold", "-1"]))
 
 
 def test_changed_sequence_length_is_tracked_again(data_root, tmp_path):

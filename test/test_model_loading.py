@@ -13,7 +13,8 @@ from fetrack_ros.cli import eval as eval_cli
 from fetrack_ros.data import synthetic_folders as synthetic
 from fetrack_ros.evaluation.run import ModelSpec
 from fetrack_ros.model import build_model, default_checkpoint, read_model_card, save_checkpoint
-from fetrack_ros.model.loading import ModelLoadError, describe_weights, load_inference_model
+from fetrack_ros.model.loading import (ModelLoadError, describe_weights, load_inference_model,
+                                       recommended_settings)
 
 SMALL = {"depth": 1, "embed_dim": 64, "head_channels": 32, "template_size": 64, "search_size": 128}
 
@@ -56,6 +57,20 @@ def test_model_card_fields_are_filtered_and_shortened(tmp_path):
     no_card = save_checkpoint(model, tmp_path / "plain.pt")
     assert read_model_card(no_card) == {}
     assert "what they were trained on is unknown" in describe_weights(str(no_card))
+
+
+def test_recommended_tracker_settings_are_read_as_plain_numbers(small_checkpoint, tmp_path):
+    path, model = small_checkpoint
+    assert recommended_settings(str(path)) == {}        # none stored
+    assert recommended_settings(None) == {"size_update_rate": 0.3}   # the packaged model's
+    ours = save_checkpoint(model, tmp_path / "ours.pt", extra={"tracker_params": {"search_factor": 4.5}})
+    assert load_inference_model("auto", str(ours), device="cpu").tracker_settings == {"search_factor": 4.5}
+    for bad in ({"search_factor": "wide"}, {"search_factor": True}, ["search_factor", 4.5]):
+        broken = save_checkpoint(model, tmp_path / "broken.pt", extra={"tracker_params": bad})
+        with pytest.raises(ModelLoadError, match=r"broken.pt.*must map setting names to numbers"):
+            recommended_settings(str(broken))
+        with pytest.raises(ModelLoadError, match=r"must map setting names to numbers"):
+            load_inference_model("auto", str(broken), device="cpu")
 
 
 def test_the_packaged_model_says_what_to_expect_on_real_cameras():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fetrack_ros.node.parameters import SPECS, params_yaml
+from fetrack_ros.node.parameters import SPECS, TRACKER_PARAM_NAMES, params_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.py"))
@@ -180,6 +180,13 @@ def test_params_yaml_lists_every_parameter_with_its_default():
             yield from flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [(prefix + k, v)]
 
     values = dict(flat(data))
+    # tracker settings are there commented out (a value in a params file would replace a
+    # checkpoint's recommended settings); uncommented, they are the defaults too
+    assert not set(values) & set(TRACKER_PARAM_NAMES)
+    for name in TRACKER_PARAM_NAMES:
+        lines = re.findall(rf"^ *# {name}: (.*)$", params_yaml(), flags=re.M)
+        assert len(lines) == 1, name
+        values[name] = yaml.safe_load(lines[0])
     assert values == {spec.name: spec.default for spec in SPECS}
     for spec in SPECS:  # YAML must keep the ROS type (a double written as 1 would be rejected)
         assert type(values[spec.name]) is type(spec.default), spec.name

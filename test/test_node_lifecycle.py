@@ -52,6 +52,32 @@ def test_without_a_checkpoint_the_node_runs_the_packaged_default_model():
         node.stop()
 
 
+@pytest.mark.parametrize("user_value", [None, 0.5, 1.0], ids=["recommended", "user_0.5", "user_default_value"])
+def test_the_checkpoints_recommended_tracker_settings_apply_unless_the_user_set_them(user_value):
+    """The packaged model recommends size_update_rate 0.3: the node sets it (visible with
+    `ros2 param get`) unless the user gave the parameter, even with the declared default's value."""
+    from rcl_interfaces.srv import GetParameters
+
+    params = {"scan_backend": "torch", "cpu_threads": 1}
+    if user_value is not None:
+        params["size_update_rate"] = user_value
+    node = NodeProcess(params)
+    client = Client(name="param_client", wait_connected=False)
+    try:
+        answer = client.call(GetParameters, "/tracker_node/get_parameters",
+                             GetParameters.Request(names=["size_update_rate", "search_factor"]))
+        values = [v.double_value for v in answer.values]
+        assert values == [0.3 if user_value is None else user_value, 4.0]
+        line = next(line for line in node.lines if "tracker settings recommended by the checkpoint" in line)
+        if user_value is None:
+            assert "size_update_rate=0.3" in line and "kept" not in line, line
+        else:
+            assert "none applied" in line and "kept the user's size_update_rate" in line, line
+    finally:
+        client.close()
+        node.stop()
+
+
 def test_no_checkpoint_and_no_packaged_model_is_a_clear_startup_error(monkeypatch):
     from fetrack_ros.model import checkpoint, loading
 

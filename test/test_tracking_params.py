@@ -6,7 +6,7 @@ import pytest
 
 from fetrack_ros.tracking import TrackerParams, template_update_due
 from fetrack_ros.tracking.inputs import check_box, check_image, match_event_frame
-from fetrack_ros.tracking.params import parse_assignments
+from fetrack_ros.tracking.params import changed_fields, parse_assignments, with_recommended
 
 
 def test_defaults_are_the_reference_tracker_without_template_update():
@@ -68,6 +68,24 @@ def test_assignments_from_the_command_line_take_each_fields_type():
 def test_bad_assignments_name_the_option_and_what_was_expected(item, match):
     with pytest.raises(ValueError, match=match):
         parse_assignments([item], option="--opt")
+
+
+def test_user_changes_win_over_a_checkpoints_recommendation():
+    recommended = {"size_update_rate": 0.3, "search_factor": 4.5}
+    params = with_recommended(recommended, {"search_factor": 5.0})
+    assert (params.size_update_rate, params.search_factor) == (0.3, 5.0)
+    assert with_recommended({}) == TrackerParams()
+    assert changed_fields(params) == {"search_factor": 5.0, "size_update_rate": 0.3}
+    assert changed_fields(with_recommended(recommended, {"size_update_rate": 1.0, "search_factor": 4.0})) == {}
+
+
+@pytest.mark.parametrize("recommended, match", [
+    ({"speed": 2.0}, "unknown"),
+    ({"size_update_rate": 0.0}, "size_update_rate must be in"),
+])
+def test_an_invalid_recommendation_names_the_checkpoint(recommended, match):
+    with pytest.raises(ValueError, match=rf"the checkpoint's recommended tracker settings .* are invalid: .*{match}"):
+        with_recommended(recommended)
 
 
 def test_threshold_of_one_or_more_disables_update():

@@ -16,7 +16,6 @@ Writes ``report.md``/``report.json`` (per-sequence and overall AUC, PR@20, NPR@0
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -88,13 +87,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--label", default="fetrack", help="tracker name in the plot legends")
 
 
-def tracker_params(args: argparse.Namespace):
-    """TrackerParams from ``--template-update-threshold`` and ``--param NAME=VALUE``."""
+def tracker_changes(args: argparse.Namespace) -> dict:
+    """The user's tracker settings, ``{field: value}`` from ``--template-update-threshold`` and
+    ``--param NAME=VALUE`` (checked against TrackerParams' ranges)."""
     from ..tracking.params import TrackerParams, parse_assignments
     changes = parse_assignments(args.param)
     if args.template_update_threshold is not None:
         changes["template_update_threshold"] = args.template_update_threshold
-    return TrackerParams().replace(**changes)
+    TrackerParams().replace(**changes)  # ranges checked before any work
+    return changes
+
+
+def tracker_params(args: argparse.Namespace, changes: dict):
+    """TrackerParams for offline tracking: the checkpoint's recommended settings (the model's own
+    choice; none for random weights), then ``changes``, which win."""
+    from ..model.loading import recommended_settings
+    from ..tracking.params import with_recommended
+    has_weights = args.checkpoint is not None or args.model == "auto"
+    recommended = recommended_settings(str(args.checkpoint) if args.checkpoint else None) if has_weights else {}
+    return with_recommended(recommended, changes)
 
 
 def open_sequences(args: argparse.Namespace) -> list:
@@ -118,12 +129,14 @@ def open_sequences(args: argparse.Namespace) -> list:
 def main(args: argparse.Namespace) -> int:
     from ..evaluation import report
     from ..evaluation.run import ModelSpec, RunOptions, run_evaluation
+    from ..model.loading import ModelLoadError
     try:
         if args.jobs < 1 or (args.threads is not None and args.threads < 1):
             raise ValueError(f"--jobs and --threads must be >= 1, got {args.jobs} and {args.threads}")
-        params = tracker_params(args)
+        changes = tracker_changes(args)
+        params = tracker_params(args, changes)
         sequences = open_sequences(args)
-    except (ValueError, SourceError) as exc:
+    except (ValueError, SourceError, ModelLoadError) as exc:
         print(f"fetrack eval: error: {exc}", file=sys.stderr)
         return 2
     overrides = (("depth", args.depth),) if args.depth is not None else ()
@@ -139,9 +152,10 @@ def main(args: argparse.Namespace) -> int:
         print("fetrack eval: warning: no --checkpoint, the network has random weights", file=sys.stderr)
     elif not args.live:
         from ..model.loading import describe_weights
+        from ..tracking.params import changed_fields
         print(f"model: {describe_weights(checkpoint)}", file=sys.stderr)
+        print(f"tracker settings: {_settings_text(changed_fields(params))}", file=sys.stderr)
     title = args.title or (f"{args.dataset} ({args.root})" if args.root else "bags")
-    from ..model.loading import ModelLoadError
     errors: tuple = (SourceError, ValueError, ModelLoadError)
     if args.live:
         try:  # the only ROS import of fetrack eval: the rest runs without ROS
@@ -153,7 +167,7 @@ def main(args: argparse.Namespace) -> int:
         errors += LIVE_ERRORS
     try:
         if args.live:
-            result = _run_live(args, params, sequences, title)
+            result = _run_live(args, changes, sequences, title)
         else:
             result = run_evaluation(sequences, options, jobs=args.jobs, resume=not args.no_resume,
                                     progress=not args.no_progress, title=title, label=args.label)
@@ -169,23 +183,28 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_live(args: argparse.Namespace, params, sequences: list, title: str) -> dict:
+def _settings_text(settings: dict) -> str:
+    return ", ".join(f"{name}={value}" for name, value in settings.items()) or "the defaults"
+
+
+def _run_live(args: argparse.Namespace, changes: dict, sequences: list, title: str) -> dict:
     """``--live``: the bags through the tracker node (:mod:`fetrack_ros.tools.live_eval`)."""
     if args.bag is None:
         raise ValueError("--live replays bags: give --bag")
     if args.jobs != 1:
         raise ValueError("--live runs one node at a time; --jobs must be 1")
     from ..tools.live_eval import LiveOptions, run_live_evaluation
-    options = LiveOptions(out_dir=args.out, node_params=node_params_from_args(args, params),
+    options = LiveOptions(out_dir=args.out, node_params=node_params_from_args(args, changes),
                           write_bags=not args.no_bags, bag_storage=args.bag_storage,
                           startup_timeout=args.startup_timeout, frame_timeout=args.frame_timeout,
                           in_flight=args.in_flight, torch_threads=args.threads)
     return run_live_evaluation(sequences, options, title=f"{title} (live)", label=args.label)
 
 
-def node_params_from_args(args: argparse.Namespace, tracker_params) -> dict:
-    """Node parameters equivalent to ``fetrack eval`` options (model, tracker, event windows), then
-    ``--node-param`` values, which win."""
+def node_params_from_args(args: argparse.Namespace, tracker_changes: dict) -> dict:
+    """Node parameters equivalent to ``fetrack eval`` options (model, event windows, the user's
+    tracker settings ``tracker_changes``: the node applies the checkpoint's recommended settings
+    itself), then ``--node-param`` values, which win."""
     from ..node import parameters as P
     from ..tools.live_eval import coerce_parameter, parse_node_params
     from .source_args import window_settings
@@ -195,12 +214,10 @@ def node_params_from_args(args: argparse.Namespace, tracker_params) -> dict:
               "event_frame_tolerance": args.match_tolerance_ms / 1e3}
     if args.checkpoint is not None:
         params["checkpoint"] = str(Path(args.checkpoint).resolve())
-    tracker = dataclasses.asdict(tracker_params)
-    defaults = dataclasses.asdict(type(tracker_params)())
-    not_node = sorted(k for k in tracker if k not in P.TRACKER_PARAM_NAMES and tracker[k] != defaults[k])
+    not_node = sorted(k for k in tracker_changes if k not in P.TRACKER_PARAM_NAMES)
     if not_node:
         raise ValueError(f"--live: tracker setting(s) {not_node} are not node parameters; the node has "
                          f"{list(P.TRACKER_PARAM_NAMES)}")
-    params.update({k: tracker[k] for k in P.TRACKER_PARAM_NAMES})
+    params.update(tracker_changes)
     params.update(parse_node_params(getattr(args, "node_param", None)))
     return {name: coerce_parameter(name, value) for name, value in params.items()}

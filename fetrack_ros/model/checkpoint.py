@@ -118,6 +118,24 @@ def read_model_card(path) -> dict:
     return model_card(read_extra(path))
 
 
+def tracker_settings(extra: Mapping) -> dict:
+    """The tracker settings a checkpoint recommends for its weights (``extra["tracker_params"]``:
+    TrackerParams field names to numbers), or ``{}``. Plain data only, as in :func:`model_card`;
+    the names and ranges are checked where the settings are used
+    (:func:`fetrack_ros.tracking.params.with_recommended`).
+
+    Raises ``ValueError`` when the entry is there but is not a mapping of names to numbers.
+    """
+    settings = extra.get("tracker_params")
+    if settings is None:
+        return {}
+    if not isinstance(settings, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in settings.items()):
+        raise ValueError(f"the checkpoint's recommended tracker settings (extra['tracker_params']) must map setting "
+                         f"names to numbers, got {str(settings)[:200]}")
+    return dict(settings)
+
+
 def check_finite(state_dict: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
     """Refuse weights holding NaN or infinity: every frame tracked with them would fail."""
     for key, tensor in state_dict.items():

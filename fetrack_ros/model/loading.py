@@ -5,7 +5,7 @@ Every failure is a :class:`ModelLoadError` whose message is one line saying what
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -16,13 +16,16 @@ class ModelLoadError(RuntimeError):
 @dataclass(frozen=True)
 class LoadedModel:
     """``description``: architecture, file, device, precision, scan backend and threads;
-    ``provenance``: what the weights were trained on and what to expect of them (one line)."""
+    ``provenance``: what the weights were trained on and what to expect of them (one line);
+    ``tracker_settings``: the tracker settings the checkpoint recommends for these weights
+    (TrackerParams field names to numbers, ``{}`` for none; see :func:`recommended_settings`)."""
 
     model: object
     device: str
     backend: str       # the selective-scan implementation that will run (cuda, torch, reference)
     description: str
     provenance: str
+    tracker_settings: dict = field(default_factory=dict)
 
 
 _DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -57,7 +60,7 @@ def load_inference_model(model: str, checkpoint: str | None, depth: int = 0, dev
     if cpu_threads > 0:
         torch.set_num_threads(int(cpu_threads))
 
-    from .checkpoint import fit_weights, model_card, model_for_weights, read_checkpoint_file
+    from .checkpoint import fit_weights, model_card, model_for_weights, read_checkpoint_file, tracker_settings
     from .femamba import build_model
 
     path, is_packaged = _weights_file(checkpoint)
@@ -76,6 +79,7 @@ def load_inference_model(model: str, checkpoint: str | None, depth: int = 0, dev
             net = model_for_weights(checkpoint.state_dict, checkpoint.config, path, **overrides)
         else:
             net = fit_weights(build_model(model, **overrides), checkpoint.state_dict, path)
+        settings = tracker_settings(checkpoint.extra)
     except FileNotFoundError:
         raise ModelLoadError(f"checkpoint '{path}' does not exist") from None
     except Exception as exc:  # unpickling, zip, shape and key errors: all mean "wrong file"
@@ -95,7 +99,8 @@ def load_inference_model(model: str, checkpoint: str | None, depth: int = 0, dev
     count = torch.get_num_threads()
     threads = f", {count} CPU thread{'s' if count != 1 else ''}" if device == "cpu" else ""
     description = f"{name} from {path} on {device} ({precision}, {backend} scan{threads})"
-    return LoadedModel(net, device, backend, description, provenance(model_card(checkpoint.extra), is_packaged))
+    return LoadedModel(net, device, backend, description, provenance(model_card(checkpoint.extra), is_packaged),
+                       settings)
 
 
 def describe_weights(checkpoint: str | None) -> str:
@@ -110,6 +115,24 @@ def describe_weights(checkpoint: str | None) -> str:
     except (OSError, ValueError):
         return f"{path} (unreadable; loading it will say why)"
     return provenance(card, is_packaged)
+
+
+def recommended_settings(checkpoint: str | None) -> dict:
+    """The tracker settings ``checkpoint`` (None: the packaged model) recommends for its weights,
+    without building the network: ``extra["tracker_params"]`` of this project's checkpoints (the
+    packaged model: ``size_update_rate`` 0.3), ``{}`` for other files. A user's own settings win
+    over these. Raises :class:`ModelLoadError` for an unreadable file or a malformed entry."""
+    from .checkpoint import read_extra, tracker_settings
+
+    path, _ = _weights_file(checkpoint)
+    if path is None:
+        return {}
+    try:
+        return tracker_settings(read_extra(path))
+    except FileNotFoundError:
+        raise ModelLoadError(f"checkpoint '{path}' does not exist") from None
+    except Exception as exc:
+        raise ModelLoadError(f"checkpoint '{path}': {_one_line(exc)}") from None
 
 
 def _weights_file(checkpoint: str | None) -> tuple[str | None, bool]:

@@ -100,7 +100,7 @@ TRACKER_SPECS = [
                   low=0.5, high=20.0),
     _tracker_spec("size_update_rate",
                   "How far the box size follows the network each frame, in log space; 1.0 = fully (reference), "
-                  "lower damps size jitter", low=0.01, high=1.0),
+                  "lower damps size jitter (the packaged model recommends 0.3)", low=0.01, high=1.0),
     _tracker_spec("clip_margin", "Pixels of the box kept inside the image (also its minimum size)",
                   low=0.0, high=10000.0, unit="px"),
 ]
@@ -263,7 +263,9 @@ def window_policy(values: dict):
 
 def params_yaml() -> str:
     """``config/tracker.yaml``: every parameter with its default and a comment (the test keeps the
-    file equal to this, so the file and the declarations cannot drift apart)."""
+    file equal to this, so the file and the declarations cannot drift apart). The tracker settings
+    are written commented out: any value in a params file counts as the user's and would replace
+    the settings a checkpoint recommends for its weights."""
     import textwrap
 
     lines = ["# fetrack_ros tracker_node parameters, with their defaults. Load with:",
@@ -283,9 +285,15 @@ def params_yaml() -> str:
                 opened.add(prefix)
                 lines.append("    " + "  " * (depth - 1) + parts[depth - 1] + ":")
         indent = "    " + "  " * (len(parts) - 1)
+        tracker_setting = spec.name in TRACKER_PARAM_NAMES
+        if spec.name == TRACKER_PARAM_NAMES[0]:
+            lines += [f"{indent}# {line}" for line in textwrap.wrap(
+                "Tracker settings, commented out: a checkpoint may recommend values for its weights (the "
+                "packaged model: size_update_rate 0.3), and a value set here replaces them. Uncomment a line "
+                "to choose your own.", 100 - len(indent) - 2)]
         comment = f"{spec.description}{f' [{spec.unit}]' if spec.unit else ''}. {spec.constraints[:1].upper()}{spec.constraints[1:]}."
         lines += [f"{indent}# {line}" for line in textwrap.wrap(comment, 100 - len(indent) - 2)]
-        lines.append(f"{indent}{parts[-1]}: {_yaml_value(spec.default)}")
+        lines.append(f"{indent}{'# ' if tracker_setting else ''}{parts[-1]}: {_yaml_value(spec.default)}")
     return "\n".join(lines) + "\n"
 
 

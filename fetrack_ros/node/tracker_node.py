@@ -38,6 +38,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 from std_srvs.srv import Trigger
@@ -53,6 +54,7 @@ from fetrack_ros.msg import Track
 from fetrack_ros.srv import SetTarget
 from fetrack_ros.sync import TIME_JUMP_BACK_NS, AssembledFrame, EventFrameMatcher, FrameAssembler
 from fetrack_ros.tracking import Tracker
+from fetrack_ros.tracking.params import with_recommended
 from fetrack_ros.tracking.inputs import match_event_frame
 
 from . import READY_LINE
@@ -102,6 +104,10 @@ class TrackerNode(LifecycleNode):
                 self.get_logger().error(f"cannot start: {reason}")  # to /rosout while the node exists
                 _flush_rosout(self, discover=True)
                 raise StartupError(reason) from None
+        # Tracker settings the user gives (at start-up or with `ros2 param set`) win over the ones a
+        # checkpoint recommends for its weights (applied at configure).
+        self._user_tracker_settings = {name for name in overrides if name in P.TRACKER_PARAM_NAMES}
+        self._applying_recommendation = False
         if hasattr(self, "add_pre_set_parameters_callback"):  # rclpy >= Iron; Humble keeps refusing
             self.add_pre_set_parameters_callback(P.as_declared_types)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -134,7 +140,37 @@ class TrackerNode(LifecycleNode):
                 self._tracker_params = new_params  # the worker applies it before the next frame
         if "publish_debug_image" in changes:
             self._publish_debug = bool(changes["publish_debug_image"])
+        if not self._applying_recommendation:
+            self._user_tracker_settings.update(name for name in changes if name in P.TRACKER_PARAM_NAMES)
         return SetParametersResult(successful=True)
+
+    def _apply_recommended(self, recommended: dict) -> None:
+        """Set the tracker parameters the checkpoint recommends for its weights, except the ones
+        the user set; log what was applied. A malformed recommendation stops the configure."""
+        if not recommended:
+            return
+        try:
+            with_recommended(recommended)  # names and ranges, checked as the offline tools check them
+        except ValueError as exc:
+            raise StartupError(str(exc)) from None
+        applied = {name: value for name, value in recommended.items()
+                   if name in P.TRACKER_PARAM_NAMES and name not in self._user_tracker_settings}
+        if applied:
+            self._applying_recommendation = True
+            try:
+                result = self.set_parameters_atomically(
+                    [Parameter(name, value=P.as_declared_type(name, value)) for name, value in applied.items()])
+            finally:
+                self._applying_recommendation = False
+            if not result.successful:
+                raise StartupError(f"the checkpoint's recommended tracker settings {applied} were refused: {result.reason}")
+        kept = sorted(name for name in recommended if name in self._user_tracker_settings)
+        ignored = sorted(name for name in recommended if name not in P.TRACKER_PARAM_NAMES)
+        self.get_logger().info(
+            "tracker settings recommended by the checkpoint: "
+            + (", ".join(f"{name}={value}" for name, value in applied.items()) or "none applied")
+            + (f"; kept the user's {', '.join(kept)}" if kept else "")
+            + (f"; not node parameters, ignored: {', '.join(ignored)}" if ignored else ""))
 
     # ------------------------------------------------------------------ lifecycle
     def on_configure(self, state) -> TransitionCallbackReturn:
@@ -165,6 +201,7 @@ class TrackerNode(LifecycleNode):
                                       values["device"], values["precision"], values["scan_backend"],
                                       values["cpu_threads"])
         self.get_logger().info(f"model: {loaded.provenance}")
+        self._apply_recommended(loaded.tracker_settings)
         self._tracker = Tracker(loaded.model, self._tracker_params)
         self._tracking = False
         self.diag.info.update({"model": loaded.description, "weights": loaded.provenance,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..fields import reject_unknown_fields
@@ -15,7 +15,9 @@ class TrackerParams:
     """Tracker settings. Immutable; change them between frames with :meth:`replace` and
     ``Tracker.params = ...`` (they take effect on the next ``track`` call).
 
-    Defaults reproduce the reference tracker (no template update).
+    Defaults reproduce the reference tracker (no template update). A checkpoint may recommend
+    other values for its weights (:func:`with_recommended`; the packaged model: ``size_update_rate``
+    0.3); the node and the evaluation tools apply them unless the user sets the field.
 
     - ``template_factor``: template crop side = factor x sqrt(w*h) of the box (reference 2.0).
     - ``search_factor``: search crop side = factor x sqrt(w*h) of the previous box (reference 4.0).
@@ -37,7 +39,8 @@ class TrackerParams:
       ``size = previous * (predicted / previous) ** rate`` (centre as predicted). 1.0 (reference)
       takes the network's size; lower values damp size jitter (with the packaged model, 0.3 gave
       +6.3 SR on held-out DAVIS346-like small fast targets and was level on the other held-out
-      sets, see docs/model_card.md; untested with the official weights).
+      sets, see docs/model_card.md, so that checkpoint recommends it; untested with the official
+      weights).
     - ``template_size`` / ``search_size``: patch sides in pixels fed to the network; ``None``
       takes them from the model's config (128 / 256 for the official models).
     """
@@ -120,6 +123,28 @@ def parse_assignments(items: Iterable[str], option: str = "--param") -> dict:
             raise ValueError(f"{option} {name}: {text!r} is not a number") from None
     defaults.replace(**changes)
     return changes
+
+
+def with_recommended(recommended: Mapping, changes: Mapping | None = None) -> TrackerParams:
+    """The settings to track with: the defaults, then a checkpoint's ``recommended`` settings
+    (``LoadedModel.tracker_settings``), then the user's ``changes``, which win.
+
+    Raises ``ValueError`` naming the checkpoint's recommendation when it is not a valid
+    TrackerParams change (an unknown name or a value out of range), and TrackerParams' own
+    errors for bad ``changes``.
+    """
+    try:
+        params = TrackerParams().replace(**recommended)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the checkpoint's recommended tracker settings {dict(recommended)} are invalid: {exc}") from None
+    return params.replace(**(changes or {}))
+
+
+def changed_fields(params: TrackerParams) -> dict:
+    """``{field: value}`` where ``params`` differs from the defaults (reports, log lines)."""
+    defaults = TrackerParams()
+    return {f.name: getattr(params, f.name) for f in dataclasses.fields(params)
+            if getattr(params, f.name) != getattr(defaults, f.name)}
 
 
 def _check_number(name: str, value) -> None:
