@@ -111,6 +111,8 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
     trackers = {label: real_set.load_tracker(checkpoints[label], params[label]) for label in checkpoints}
     report = {"candidate": candidate, "baseline": baseline, "sets": {}, "real": {},
               "tracker_params": {label: changed_fields(tracker.params) for label, tracker in trackers.items()}}
+    for line in settings_warning(report)[:1]:
+        log(line.replace("**", ""))
     for name, sequences in held_out_sets(num_sequences, num_frames).items():
         started = time.perf_counter()
         log(f"{name}: {len(sequences)} sequences x {num_frames} frames")
@@ -132,13 +134,24 @@ def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, 
     return report
 
 
+def settings_warning(report: dict) -> list[str]:
+    """A warning (and a blank line) when two different checkpoints track with different tracker
+    settings: the differences then mix weights and settings. ``[]`` otherwise."""
+    params = report.get("tracker_params", {})
+    if report["candidate"] == report["baseline"] or params.get("candidate") == params.get("baseline"):
+        return []
+    return ["**The two checkpoints track with different tracker settings** (a checkpoint's own recommendation or "
+            "`--candidate-param`/`--baseline-param`): the differences below mix weights and settings. To judge "
+            "the weights alone, give both sides the same settings.", ""]
+
+
 def markdown(report: dict) -> str:
     from bench.real_set import params_note
     params = report.get("tracker_params", {})
     lines = ["# Model comparison", "",
              f"Candidate: `{report['candidate']}`{params_note(params.get('candidate'))}; "
              f"baseline: `{report['baseline']}`{params_note(params.get('baseline'))}.", "",
-             "| set | candidate SR (95%) / PR@20 | baseline SR (95%) / PR@20 | paired SR difference (95%) "
+             *settings_warning(report), "| set | candidate SR (95%) / PR@20 | baseline SR (95%) / PR@20 | paired SR difference (95%) "
              "| degraded-RGB half, paired | CSRT SR / PR@20 | candidate - CSRT, paired |", "|---|---|---|---|---|---|---|"]
     for name, s in report["sets"].items():
         c, b, k = (s["summary"][label]["all"] for label in ("candidate", "baseline", CSRT))

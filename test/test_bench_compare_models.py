@@ -37,6 +37,23 @@ def test_a_model_against_itself_differs_by_nothing_and_against_another_by_its_sc
     text = compare_models.markdown(report)
     assert "| synthetic DAVIS-like |" in text and f"{plain['paired']['sr']['mean']:+.1f}" in text
     assert f"{plain['paired_csrt']['sr']['mean']:+.1f}" in text
+    assert "different tracker settings" not in text
+
+
+def test_each_side_tracks_with_its_checkpoints_recommended_settings(checkpoints, tmp_path):
+    from fetrack_ros.model import load_model, save_checkpoint
+    recommending = str(save_checkpoint(load_model(checkpoints[1]), tmp_path / "recommends.pt",
+                                       extra={"tracker_params": {"size_update_rate": 0.5}}))
+    report = compare_models.compare(checkpoints[0], recommending, num_sequences=2, num_frames=5, real=False,
+                                    log=lambda s: None)
+    assert report["tracker_params"] == {"candidate": {}, "baseline": {"size_update_rate": 0.5}}
+    text = compare_models.markdown(report)
+    assert "tracker params size_update_rate=0.5" in text and "different tracker settings" in text
+    # the user's setting wins over the recommendation: same settings, no warning
+    report = compare_models.compare(checkpoints[0], recommending, num_sequences=2, num_frames=5, real=False,
+                                    log=lambda s: None, params={"baseline": {"size_update_rate": 1.0}})
+    assert report["tracker_params"] == {"candidate": {}, "baseline": {}}
+    assert "different tracker settings" not in compare_models.markdown(report)
 
 
 def test_tracker_settings_alone_can_be_compared_on_one_checkpoint(checkpoints):

@@ -134,7 +134,8 @@ def main(args: argparse.Namespace) -> int:
         if args.jobs < 1 or (args.threads is not None and args.threads < 1):
             raise ValueError(f"--jobs and --threads must be >= 1, got {args.jobs} and {args.threads}")
         changes = tracker_changes(args)
-        params = tracker_params(args, changes)
+        # --live: the node applies the checkpoint's recommended settings itself (and reports a bad file)
+        params = None if args.live else tracker_params(args, changes)
         sequences = open_sequences(args)
     except (ValueError, SourceError, ModelLoadError) as exc:
         print(f"fetrack eval: error: {exc}", file=sys.stderr)

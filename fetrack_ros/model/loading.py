@@ -127,10 +127,10 @@ def recommended_settings(checkpoint: str | None) -> dict:
     path, _ = _weights_file(checkpoint)
     if path is None:
         return {}
+    if not Path(path).is_file():
+        raise ModelLoadError(f"checkpoint '{path}' does not exist")
     try:
         return tracker_settings(read_extra(path))
-    except FileNotFoundError:
-        raise ModelLoadError(f"checkpoint '{path}' does not exist") from None
     except Exception as exc:
         raise ModelLoadError(f"checkpoint '{path}': {_one_line(exc)}") from None
 
