@@ -10,19 +10,20 @@ Each side starts from the settings its checkpoint recommends (the packaged model
 ``size_update_rate`` 0.3; training checkpoints: none), and the report names each side's settings:
 to judge a new checkpoint as it would ship, give it the same settings.
 
-1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), four sets:
+1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), five sets:
    ``make demo``'s own (plain, seeds from 1,000,000: what a newcomer sees first); plain
    (seeds from 2,000,000); DAVIS346-like (the simulator's APS camera, natural textures,
-   ego-motion and DAVIS event noise, seeds from 3,000,000); and DAVIS346-like with small fast
+   ego-motion and DAVIS event noise, seeds from 3,000,000); DAVIS346-like with small fast
    targets (10-34 px, 40-200 px/s, half the objects still in the world, seeds from 4,000,000: the
-   real set's targets are 13-34 px). Both models and OpenCV CSRT track the same simulated frames;
+   real set's targets are 13-34 px); and DAVIS346-like with elongated targets (seeds from
+   8,000,000; the first half wide, w/h 2-4, the second tall, 0.25-0.5: cars, vans, people). Both models and OpenCV CSRT track the same simulated frames;
    SR/PR@20 of each, the paired difference candidate - baseline and candidate - CSRT with their
    bootstrap 95 % intervals. ``--ablations`` adds each model with the events blanked ("RGB only")
    and with the RGB grey ("events only"): what each input carries alone.
 2. The real set (``bench/real_set``: a real DAVIS346 recording, hand-checked boxes): each model next
    to OpenCV CSRT on the same frames (the README's rule: every model decision reports it).
 
-Writes ``reports/compare_models.{json,md}``. One torch thread; ~11 min for 4 x 20 sequences of 60
+Writes ``reports/compare_models.{json,md}``. One torch thread; ~14 min for 5 x 20 sequences of 60
 frames on one free core.
 """
 from __future__ import annotations
@@ -34,13 +35,16 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PLAIN_SEED, DAVIS_SEED, SMALL_FAST_SEED = 2_000_000, 3_000_000, 4_000_000
+PLAIN_SEED, DAVIS_SEED, SMALL_FAST_SEED, ELONGATED_SEED = 2_000_000, 3_000_000, 4_000_000, 8_000_000
 #: The simulator's DAVIS346 options at full strength: every sequence is DAVIS-like.
 DAVIS_SIM = {"aps": {"prob": 1.0}, "natural_texture_prob": 0.5, "natural_sprite_prob": 0.3, "ego_motion_prob": 0.4,
              "world_static_prob": 0.3, "davis_dvs": {"prob": 1.0}}
 #: DAVIS-like with small, fast targets, half of them still in the world while the camera moves.
 SMALL_FAST_SIM = {**DAVIS_SIM, "target_size_px": [10.0, 34.0], "target_speed_px_s": [40.0, 200.0],
                   "ego_motion_prob": 0.5, "world_static_prob": 0.5}
+#: DAVIS-like with elongated targets, the first half wide (w/h 2-4: cars, vans), the second tall
+#: (0.25-0.5: people), beyond the 0.5-2 of the simulator's default (the packaged model's training).
+ELONGATED_SIMS = ({**DAVIS_SIM, "target_aspect": [2.0, 4.0]}, {**DAVIS_SIM, "target_aspect": [0.25, 0.5]})
 #: The set ``make demo`` tracks (at its default 20 x 60 frames).
 DEMO_SET = "make demo"
 #: The label of the classical baseline in every result.
@@ -48,12 +52,23 @@ CSRT = "csrt"
 
 
 def held_out_sets(num_sequences: int, num_frames: int) -> dict:
-    """``{set name: [SyntheticSequence]}``: the four held-out synthetic benchmarks."""
-    from fetrack_ros.simulation.simulator import HELD_OUT_SEED_START, SimConfig, benchmark_sequences
+    """``{set name: [SyntheticSequence]}``: the five held-out synthetic benchmarks."""
+    from fetrack_ros.simulation.simulator import (HELD_OUT_SEED_START, SimConfig, SyntheticSequence,
+                                                  benchmark_sequences)
+
+    def config(sim: dict) -> SimConfig:
+        return SimConfig.from_dict({"num_frames": num_frames, **sim})
+
     sets = {DEMO_SET: (HELD_OUT_SEED_START, {}), "synthetic": (PLAIN_SEED, {}),
             "synthetic DAVIS-like": (DAVIS_SEED, DAVIS_SIM), "DAVIS-like small fast": (SMALL_FAST_SEED, SMALL_FAST_SIM)}
-    return {name: benchmark_sequences(num_sequences, seed, SimConfig.from_dict({"num_frames": num_frames, **sim}))
-            for name, (seed, sim) in sets.items()}
+    out = {name: benchmark_sequences(num_sequences, seed, config(sim)) for name, (seed, sim) in sets.items()}
+    # one benchmark list, so that degraded RGB alternates over the whole set; its second half tall
+    wide, tall = (config(sim) for sim in ELONGATED_SIMS)
+    sequences = benchmark_sequences(num_sequences, ELONGATED_SEED, wide)
+    first_tall = num_sequences - num_sequences // 2
+    out["DAVIS-like elongated"] = sequences[:first_tall] + [
+        SyntheticSequence(s.seed, tall.replace(condition=s.config.condition)) for s in sequences[first_tall:]]
+    return out
 
 
 def track_all(sequences: list, trackers: dict, log, ablations: bool = False) -> dict:

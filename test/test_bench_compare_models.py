@@ -33,7 +33,8 @@ def test_a_model_against_itself_differs_by_nothing_and_against_another_by_its_sc
     c, b, k = (plain["summary"][label]["all"]["sr"] for label in ("candidate", "baseline", compare_models.CSRT))
     assert plain["paired"]["sr"]["mean"] == pytest.approx(c - b, abs=1e-3)
     assert plain["paired_csrt"]["sr"]["mean"] == pytest.approx(c - k, abs=1e-3)
-    assert set(report["sets"]) == {"make demo", "synthetic", "synthetic DAVIS-like", "DAVIS-like small fast"}
+    assert set(report["sets"]) == {"make demo", "synthetic", "synthetic DAVIS-like", "DAVIS-like small fast",
+                                   "DAVIS-like elongated"}
     text = compare_models.markdown(report)
     assert "| synthetic DAVIS-like |" in text and f"{plain['paired']['sr']['mean']:+.1f}" in text
     assert f"{plain['paired_csrt']['sr']['mean']:+.1f}" in text
@@ -111,3 +112,10 @@ def test_summary_rows_split_the_degraded_half():
     results = {"m": {"a": metrics.evaluate_sequence(gt, gt), "b": metrics.evaluate_sequence(gt + [40, 0, 0, 0], gt)}}
     rows = compare_models.summary_rows(results, {"a": False, "b": True})
     assert rows["m"]["degraded"]["sr"] < rows["m"]["all"]["sr"]
+
+
+def test_the_elongated_set_has_wide_and_tall_targets():
+    sequences = compare_models.held_out_sets(4, 3)["DAVIS-like elongated"]
+    aspects = [float(np.median(s.gt_xywh[:, 2] / s.gt_xywh[:, 3])) for s in sequences]
+    assert len(aspects) == 4 and min(aspects[:2]) >= 1.9 and max(aspects[2:]) <= 0.55, aspects
+    assert len({s.name for s in sequences}) == 4
