@@ -78,6 +78,29 @@ def test_the_checkpoints_recommended_tracker_settings_apply_unless_the_user_set_
         node.stop()
 
 
+def test_a_tracker_setting_set_before_configure_is_kept():
+    """`ros2 param set` on an unconfigured node counts as the user's choice too."""
+    from lifecycle_msgs.msg import Transition
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import GetParameters, SetParameters
+
+    node = NodeProcess({"scan_backend": "torch", "cpu_threads": 1, "autostart": False}, ready="unconfigured")
+    client = Client(name="param_client", wait_connected=False)
+    try:
+        value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=1.0)
+        answer = client.call(SetParameters, "/tracker_node/set_parameters",
+                             SetParameters.Request(parameters=[Parameter(name="size_update_rate", value=value)]))
+        assert answer.results[0].successful
+        assert change_state(client, Transition.TRANSITION_CONFIGURE)
+        answer = client.call(GetParameters, "/tracker_node/get_parameters",
+                             GetParameters.Request(names=["size_update_rate"]))
+        assert answer.values[0].double_value == 1.0
+        assert any("kept the user's size_update_rate" in line for line in node.lines), node.output
+    finally:
+        client.close()
+        node.stop()
+
+
 def test_no_checkpoint_and_no_packaged_model_is_a_clear_startup_error(monkeypatch):
     from fetrack_ros.model import checkpoint, loading
 
