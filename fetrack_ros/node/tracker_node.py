@@ -54,8 +54,8 @@ from fetrack_ros.msg import Track
 from fetrack_ros.srv import SetTarget
 from fetrack_ros.sync import TIME_JUMP_BACK_NS, AssembledFrame, EventFrameMatcher, FrameAssembler
 from fetrack_ros.tracking import Tracker
-from fetrack_ros.tracking.params import with_recommended
 from fetrack_ros.tracking.inputs import match_event_frame
+from fetrack_ros.tracking.params import with_recommended
 
 from . import READY_LINE
 from . import parameters as P
