@@ -145,14 +145,15 @@ def test_tracker_params_from_cli():
                               "--template-update-threshold", "0.5"])
     changes = eval_cli.tracker_changes(args)
     assert changes == {"search_factor": 4.5, "failed_search_threshold": 5, "template_update_threshold": 0.5}
-    params = eval_cli.tracker_params(args, changes)
+    params = eval_cli.tracker_params(eval_cli.weights_info(args), changes)
     assert (params.search_factor, params.failed_search_threshold, params.template_update_threshold) == (4.5, 5, 0.5)
     # no --checkpoint with --model auto: the packaged model, with the settings it recommends
     assert params.size_update_rate == 0.3
     own = parser.parse_args(["--out", "x", "--param", "size_update_rate=1.0"])
-    assert eval_cli.tracker_params(own, eval_cli.tracker_changes(own)).size_update_rate == 1.0
+    assert eval_cli.tracker_params(eval_cli.weights_info(own), eval_cli.tracker_changes(own)).size_update_rate == 1.0
     random_weights = parser.parse_args(["--out", "x", "--model", "vim_t"])
-    assert eval_cli.tracker_params(random_weights, {}).size_update_rate == 1.0
+    assert eval_cli.weights_info(random_weights) is None
+    assert eval_cli.tracker_params(None, {}).size_update_rate == 1.0
     with pytest.raises(ValueError, match="template_update_threshold must be >= 0"):
         eval_cli.tracker_changes(parser.parse_args(["--out", "x", "--template-update-threshold", "-1"]))
 

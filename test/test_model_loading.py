@@ -12,9 +12,9 @@ import torch
 from fetrack_ros.cli import eval as eval_cli
 from fetrack_ros.data import synthetic_folders as synthetic
 from fetrack_ros.evaluation.run import ModelSpec
-from fetrack_ros.model import build_model, default_checkpoint, read_model_card, save_checkpoint
-from fetrack_ros.model.loading import (ModelLoadError, describe_weights, load_inference_model,
-                                       recommended_settings)
+from fetrack_ros.model import build_model, default_checkpoint, save_checkpoint
+from fetrack_ros.model.checkpoint import model_card, read_extra
+from fetrack_ros.model.loading import ModelLoadError, load_inference_model, read_weights_info
 
 SMALL = {"depth": 1, "embed_dim": 64, "head_channels": 32, "template_size": 64, "search_size": 128}
 
@@ -51,34 +51,40 @@ def test_model_card_fields_are_filtered_and_shortened(tmp_path):
     model = build_model("vim_t", **SMALL)
     hostile = {"name": "x" * 5000, "trained_on": ["not", "a", "string"], "card": "a\nmulti\nline"}
     path = save_checkpoint(model, tmp_path / "hostile.pt", extra={"model_card": hostile})
-    card = read_model_card(path)
+    card = model_card(read_extra(path))
     assert len(card["name"]) == 300 and card["card"] == "a multi line"
     assert card["trained_on"] == "['not', 'a', 'string']"
     no_card = save_checkpoint(model, tmp_path / "plain.pt")
-    assert read_model_card(no_card) == {}
-    assert "what they were trained on is unknown" in describe_weights(str(no_card))
+    assert model_card(read_extra(no_card)) == {}
+    assert "what they were trained on is unknown" in read_weights_info(str(no_card)).provenance
 
 
 def test_recommended_tracker_settings_are_read_as_plain_numbers(small_checkpoint, tmp_path):
     path, model = small_checkpoint
-    assert recommended_settings(str(path)) == {}        # none stored
-    assert recommended_settings(None) == {"size_update_rate": 0.3}   # the packaged model's
+    assert read_weights_info(str(path)).tracker_settings == {}        # none stored
+    assert read_weights_info(None).tracker_settings == {"size_update_rate": 0.3}   # the packaged model's
     ours = save_checkpoint(model, tmp_path / "ours.pt", extra={"tracker_params": {"search_factor": 4.5}})
     assert load_inference_model("auto", str(ours), device="cpu").tracker_settings == {"search_factor": 4.5}
     for bad in ({"search_factor": "wide"}, {"search_factor": True}, ["search_factor", 4.5]):
         broken = save_checkpoint(model, tmp_path / "broken.pt", extra={"tracker_params": bad})
         with pytest.raises(ModelLoadError, match=r"broken.pt.*must map setting names to numbers"):
-            recommended_settings(str(broken))
+            read_weights_info(str(broken))
         with pytest.raises(ModelLoadError, match=r"must map setting names to numbers"):
             load_inference_model("auto", str(broken), device="cpu")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelLoadError, match=r"checkpoint '.*garbage.pt': "):
+        read_weights_info(str(garbage))
+    with pytest.raises(ModelLoadError, match=r"missing.pt' does not exist"):
+        read_weights_info(str(tmp_path / "missing.pt"))
 
 
 def test_the_packaged_model_says_what_to_expect_on_real_cameras():
     packaged = default_checkpoint()
     assert packaged is not None, "the packaged default model resource/default_model.pt is missing"
-    line = describe_weights(None)
+    line = read_weights_info(None).provenance
     assert "trained on synthetic" in line and "on real cameras:" in line and "docs/model_card.md" in line
-    assert describe_weights(str(packaged)) == line   # named explicitly, it is still the packaged one
+    assert read_weights_info(str(packaged)).provenance == line   # named explicitly, it is still the packaged one
 
 
 def test_model_spec_auto_refuses_architecture_overrides():

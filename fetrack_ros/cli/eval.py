@@ -98,14 +98,20 @@ def tracker_changes(args: argparse.Namespace) -> dict:
     return changes
 
 
-def tracker_params(args: argparse.Namespace, changes: dict):
-    """TrackerParams for offline tracking: the checkpoint's recommended settings (the model's own
-    choice; none for random weights), then ``changes``, which win."""
-    from ..model.loading import recommended_settings
+def weights_info(args: argparse.Namespace):
+    """What the checkpoint says about its weights (:class:`~fetrack_ros.model.loading.WeightsInfo`),
+    or None for random weights (a named architecture without ``--checkpoint``)."""
+    from ..model.loading import read_weights_info
+    if args.checkpoint is None and args.model != "auto":
+        return None
+    return read_weights_info(str(args.checkpoint) if args.checkpoint else None)
+
+
+def tracker_params(weights, changes: dict):
+    """TrackerParams for offline tracking: the settings the checkpoint recommends (``weights``, from
+    :func:`weights_info`; the model's own choice, none for random weights), then ``changes``, which win."""
     from ..tracking.params import with_recommended
-    has_weights = args.checkpoint is not None or args.model == "auto"
-    recommended = recommended_settings(str(args.checkpoint) if args.checkpoint else None) if has_weights else {}
-    return with_recommended(recommended, changes)
+    return with_recommended(weights.tracker_settings if weights else {}, changes)
 
 
 def open_sequences(args: argparse.Namespace) -> list:
@@ -134,8 +140,9 @@ def main(args: argparse.Namespace) -> int:
         if args.jobs < 1 or (args.threads is not None and args.threads < 1):
             raise ValueError(f"--jobs and --threads must be >= 1, got {args.jobs} and {args.threads}")
         changes = tracker_changes(args)
-        # --live: the node applies the checkpoint's recommended settings itself (and reports a bad file)
-        params = None if args.live else tracker_params(args, changes)
+        # --live: the node reads the checkpoint and applies its recommended settings itself
+        weights = None if args.live else weights_info(args)
+        params = None if args.live else tracker_params(weights, changes)
         sequences = open_sequences(args)
     except (ValueError, SourceError, ModelLoadError) as exc:
         print(f"fetrack eval: error: {exc}", file=sys.stderr)
@@ -149,12 +156,11 @@ def main(args: argparse.Namespace) -> int:
         return 2
     options = RunOptions(out_dir=args.out, params=params, write_bags=not args.no_bags, bag_storage=args.bag_storage,
                          torch_threads=args.threads, model=spec)
-    if args.checkpoint is None and args.model != "auto" and not args.live:
+    if not args.live and weights is None:
         print("fetrack eval: warning: no --checkpoint, the network has random weights", file=sys.stderr)
     elif not args.live:
-        from ..model.loading import describe_weights
         from ..tracking.params import changed_fields
-        print(f"model: {describe_weights(checkpoint)}", file=sys.stderr)
+        print(f"model: {weights.provenance}", file=sys.stderr)
         print(f"tracker settings: {_settings_text(changed_fields(params))}", file=sys.stderr)
     title = args.title or (f"{args.dataset} ({args.root})" if args.root else "bags")
     errors: tuple = (SourceError, ValueError, ModelLoadError)

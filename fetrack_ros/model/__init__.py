@@ -9,10 +9,10 @@
   precision, scan backend, the packaged model, the weights' model card).
 """
 from .checkpoint import (CheckpointError, UnsafeCheckpointError, default_checkpoint, infer_config, load_checkpoint,
-                         load_model, read_checkpoint, read_checkpoint_file, read_model_card, save_checkpoint)
+                         load_model, read_checkpoint, read_checkpoint_file, save_checkpoint)
 from .configs import CONFIGS, ModelConfig, get_config
 from .femamba import FEMamba, build_model
 
 __all__ = ["CONFIGS", "CheckpointError", "FEMamba", "ModelConfig", "UnsafeCheckpointError", "build_model",
            "default_checkpoint", "get_config", "infer_config", "load_checkpoint", "load_model", "read_checkpoint",
-           "read_checkpoint_file", "read_model_card", "save_checkpoint"]
+           "read_checkpoint_file", "save_checkpoint"]

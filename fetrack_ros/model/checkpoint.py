@@ -113,11 +113,6 @@ def model_card(extra: Mapping) -> dict:
     return {key: " ".join(str(card[key]).split())[:300] for key in MODEL_CARD_FIELDS if key in card}
 
 
-def read_model_card(path) -> dict:
-    """:func:`model_card` of the checkpoint in ``path``."""
-    return model_card(read_extra(path))
-
-
 def tracker_settings(extra: Mapping) -> dict:
     """The tracker settings a checkpoint recommends for its weights (``extra["tracker_params"]``:
     TrackerParams field names to numbers), or ``{}``. Plain data only, as in :func:`model_card`;

@@ -18,7 +18,7 @@ class LoadedModel:
     """``description``: architecture, file, device, precision, scan backend and threads;
     ``provenance``: what the weights were trained on and what to expect of them (one line);
     ``tracker_settings``: the tracker settings the checkpoint recommends for these weights
-    (TrackerParams field names to numbers, ``{}`` for none; see :func:`recommended_settings`)."""
+    (TrackerParams field names to numbers, ``{}`` for none; see :func:`read_weights_info`)."""
 
     model: object
     device: str
@@ -103,35 +103,36 @@ def load_inference_model(model: str, checkpoint: str | None, depth: int = 0, dev
                        settings)
 
 
-def describe_weights(checkpoint: str | None) -> str:
-    """The provenance line of ``checkpoint`` (None: the packaged model) without building the network."""
-    from .checkpoint import read_model_card
+@dataclass(frozen=True)
+class WeightsInfo:
+    """What a checkpoint says about its weights, read without building the network:
+    ``provenance`` (one line, as :class:`LoadedModel`'s) and ``tracker_settings`` (the settings it
+    recommends, ``{}`` for none)."""
+
+    provenance: str
+    tracker_settings: dict
+
+
+def read_weights_info(checkpoint: str | None) -> WeightsInfo:
+    """:class:`WeightsInfo` of ``checkpoint`` (None: the packaged model) from one read of its
+    ``extra``: this project's checkpoints carry a model card and may recommend tracker settings
+    (the packaged model: ``size_update_rate`` 0.3); other files carry neither. A user's own
+    settings win over the recommendation.
+
+    Raises :class:`ModelLoadError` when there is no file, it cannot be read, or its recommendation
+    is malformed.
+    """
+    from .checkpoint import model_card, read_extra, tracker_settings
 
     path, is_packaged = _weights_file(checkpoint)
     if path is None:
-        return "no checkpoint and no packaged model"
-    try:
-        card = read_model_card(path)
-    except (OSError, ValueError):
-        return f"{path} (unreadable; loading it will say why)"
-    return provenance(card, is_packaged)
-
-
-def recommended_settings(checkpoint: str | None) -> dict:
-    """The tracker settings ``checkpoint`` (None: the packaged model) recommends for its weights,
-    without building the network: ``extra["tracker_params"]`` of this project's checkpoints (the
-    packaged model: ``size_update_rate`` 0.3), ``{}`` for other files. A user's own settings win
-    over these. Raises :class:`ModelLoadError` for an unreadable file or a malformed entry."""
-    from .checkpoint import read_extra, tracker_settings
-
-    path, _ = _weights_file(checkpoint)
-    if path is None:
-        return {}
+        raise ModelLoadError("no checkpoint given and no packaged default model is installed")
     if not Path(path).is_file():
         raise ModelLoadError(f"checkpoint '{path}' does not exist")
     try:
-        return tracker_settings(read_extra(path))
-    except Exception as exc:
+        extra = read_extra(path)
+        return WeightsInfo(provenance(model_card(extra), is_packaged), tracker_settings(extra))
+    except Exception as exc:  # unpickling, zip and format errors: all mean "wrong file"
         raise ModelLoadError(f"checkpoint '{path}': {_one_line(exc)}") from None
 
 
@@ -146,7 +147,7 @@ def _weights_file(checkpoint: str | None) -> tuple[str | None, bool]:
 
 
 def provenance(card: dict, packaged: bool) -> str:
-    """One line on what a checkpoint's weights are, from its model card (``read_model_card``)."""
+    """One line on what a checkpoint's weights are, from its model card (:func:`~.checkpoint.model_card`)."""
     if not card:
         return ("weights without a model card: what they were trained on is unknown"
                 + (" (the packaged model file was replaced?)" if packaged else ""))
