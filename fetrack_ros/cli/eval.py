@@ -140,9 +140,10 @@ def main(args: argparse.Namespace) -> int:
         if args.jobs < 1 or (args.threads is not None and args.threads < 1):
             raise ValueError(f"--jobs and --threads must be >= 1, got {args.jobs} and {args.threads}")
         changes = tracker_changes(args)
-        # --live: the node reads the checkpoint and applies its recommended settings itself
-        weights = None if args.live else weights_info(args)
-        params = None if args.live else tracker_params(weights, changes)
+        weights = params = None
+        if not args.live:  # --live: the node reads the checkpoint and applies its recommended settings itself
+            weights = weights_info(args)
+            params = tracker_params(weights, changes)
         sequences = open_sequences(args)
     except (ValueError, SourceError, ModelLoadError) as exc:
         print(f"fetrack eval: error: {exc}", file=sys.stderr)
