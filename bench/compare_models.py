@@ -1,8 +1,13 @@
 """A model decision: two checkpoints side by side on held-out data, paired by sequence.
 
     python -m bench.compare_models --candidate runs/default_model_s11/checkpoint_ep0010.pt \
+        [--candidate runs/default_model_s11/checkpoint_ep0012.pt ...] \
         [--baseline resource/default_model.pt] [--sequences 20] [--no-real] [--ablations] \
         [--candidate-param size_update_rate=0.3] [--baseline-param NAME=VALUE]
+
+Several ``--candidate`` checkpoints are judged in one pass, one report each against the baseline:
+the frames are simulated and the baseline and CSRT tracked once, so N checkpoints of a run cost
+N + 2 trackers' time instead of 3N.
 
 A decision may be about tracker settings too: ``--candidate-param`` / ``--baseline-param`` set
 TrackerParams fields for one side (the same checkpoint on both sides compares settings alone).
@@ -23,8 +28,15 @@ to judge a new checkpoint as it would ship, give it the same settings.
 2. The real set (``bench/real_set``: a real DAVIS346 recording, hand-checked boxes): each model next
    to OpenCV CSRT on the same frames (the README's rule: every model decision reports it).
 
-Writes ``reports/compare_models.{json,md}``. One torch thread; ~14 min for 5 x 20 sequences of 60
-frames on one free core.
+How to read it: a paired interval is over sequences, for one pair of checkpoints; it leaves out how
+much a training run's checkpoints differ among themselves. On ``make demo``'s set, stage 11's
+epochs 11 and 13 (50 steps either side of the packaged epoch 12, at lr 1e-4) differ from it by
+-4.0 (-7.0 to -1.4) and +2.4 (-0.7 to +7.4): differences of a few points between single
+checkpoints are training noise, so judge a run by several of its checkpoints (docs/model_experiments.md).
+
+Writes ``reports/compare_models.{json,md}`` (with several candidates, the JSON holds the list of
+their reports). One torch thread; ~14 min for 5 x 20 sequences of 60 frames on one free core, and
+about a third of that for each further candidate.
 """
 from __future__ import annotations
 
@@ -112,41 +124,71 @@ def summary_rows(results: dict, degraded: dict) -> dict:
 def compare(candidate: str, baseline: str, num_sequences: int, num_frames: int, real: bool,
             log=lambda s: print(s, file=sys.stderr), ablations: bool = False,
             params: dict | None = None) -> dict:
-    """The report; ``params``: ``{"candidate": {field: value}, "baseline": {...}}``, TrackerParams
-    changes per side, over the settings each checkpoint recommends (the report's
+    """The report of one candidate against the baseline: :func:`compare_many` with one candidate."""
+    return compare_many([candidate], baseline, num_sequences, num_frames, real, log, ablations, params)[0]
+
+
+def compare_many(candidates: list[str], baseline: str, num_sequences: int, num_frames: int, real: bool,
+                 log=lambda s: print(s, file=sys.stderr), ablations: bool = False,
+                 params: dict | None = None) -> list[dict]:
+    """One report per candidate, each against the baseline as :func:`compare` writes it, from one
+    tracking pass: the frames are simulated, and the baseline and CSRT tracked, once for all the
+    candidates (judging N checkpoints of a run costs N + 2 trackers' time, not 3N). ``params``:
+    ``{"candidate": {field: value}, "baseline": {...}}``, TrackerParams changes per side (the same
+    for every candidate), over the settings each checkpoint recommends (a report's
     ``tracker_params`` gives each side's settings that differ from the defaults)."""
     import torch
 
     from bench import real_set
     from fetrack_ros.evaluation import metrics
+    from fetrack_ros.tracking.params import changed_fields
     torch.set_num_threads(1)
     params = {label: dict((params or {}).get(label) or {}) for label in ("candidate", "baseline")}
-    checkpoints = {"candidate": candidate, "baseline": baseline}
-    from fetrack_ros.tracking.params import changed_fields
-    trackers = {label: real_set.load_tracker(checkpoints[label], params[label]) for label in checkpoints}
-    report = {"candidate": candidate, "baseline": baseline, "sets": {}, "real": {},
-              "tracker_params": {label: changed_fields(tracker.params) for label, tracker in trackers.items()}}
-    for line in settings_warning(report)[:1]:
-        log(line.replace("**", ""))
+    labels = ["candidate"] if len(candidates) == 1 else [f"candidate {k + 1}" for k in range(len(candidates))]
+    trackers = {label: real_set.load_tracker(path, params["candidate"]) for label, path in zip(labels, candidates)}
+    trackers["baseline"] = real_set.load_tracker(baseline, params["baseline"])
+    reports = [{"candidate": path, "baseline": baseline, "sets": {}, "real": {},
+                "tracker_params": {"candidate": changed_fields(trackers[label].params),
+                                   "baseline": changed_fields(trackers["baseline"].params)}}
+               for label, path in zip(labels, candidates)]
+    for report in reports:
+        for line in settings_warning(report)[:1]:
+            log(line.replace("**", ""))
     for name, sequences in held_out_sets(num_sequences, num_frames).items():
         started = time.perf_counter()
         log(f"{name}: {len(sequences)} sequences x {num_frames} frames")
-        results = track_all(sequences, trackers, log, ablations)
+        tracked = track_all(sequences, trackers, log, ablations)
         degraded = {s.name: s.degraded for s in sequences}
-        report["sets"][name] = {
-            "summary": summary_rows(results, degraded),
-            "paired": metrics.paired_differences(results["candidate"], results["baseline"]),
-            "paired_degraded": metrics.paired_differences(results["candidate"], results["baseline"],
-                                                          [n for n in degraded if degraded[n]]),
-            "paired_csrt": metrics.paired_differences(results["candidate"], results[CSRT]),
-            "seconds": time.perf_counter() - started}
+        seconds = time.perf_counter() - started
+        for label, report in zip(labels, reports):
+            results = _one_candidate(tracked, label, labels)
+            report["sets"][name] = {
+                "summary": summary_rows(results, degraded),
+                "paired": metrics.paired_differences(results["candidate"], results["baseline"]),
+                "paired_degraded": metrics.paired_differences(results["candidate"], results["baseline"],
+                                                              [n for n in degraded if degraded[n]]),
+                "paired_csrt": metrics.paired_differences(results["candidate"], results[CSRT]),
+                "seconds": seconds}
     if real:
-        for label, checkpoint in checkpoints.items():
-            out = REPO_ROOT / "runs" / "real_set"
-            rep = real_set.evaluate(out, checkpoint, REPO_ROOT / "reports" / f"real_set_{label}", log=log,
-                                    params=params[label])
-            report["real"][label] = rep["comparison"]
-    return report
+        out = REPO_ROOT / "runs" / "real_set"
+        def real_comparison(checkpoint: str, side: str, folder: str) -> dict:
+            return real_set.evaluate(out, checkpoint, REPO_ROOT / "reports" / folder, log=log,
+                                     params=params[side])["comparison"]
+        baseline_real = real_comparison(baseline, "baseline", "real_set_baseline")
+        for k, report in enumerate(reports):
+            folder = "real_set_candidate" if len(reports) == 1 else f"real_set_candidate_{k + 1}"
+            report["real"] = {"candidate": real_comparison(report["candidate"], "candidate", folder),
+                              "baseline": baseline_real}
+    return reports
+
+
+def _one_candidate(tracked: dict, label: str, labels: list[str]) -> dict:
+    """``tracked`` (:func:`track_all`'s labels) as one candidate's results: its rows (and its
+    ablation rows) renamed to ``"candidate"``, the other candidates' left out."""
+    def candidate_of(key: str) -> str | None:
+        return next((name for name in labels if key == name or key.startswith(name + ", ")), None)
+    return {("candidate" + key[len(label):] if candidate_of(key) == label else key): rows
+            for key, rows in tracked.items() if candidate_of(key) in (None, label)}
 
 
 def settings_warning(report: dict) -> list[str]:
@@ -200,7 +242,8 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.compare_models", description=__doc__.splitlines()[0])
-    parser.add_argument("--candidate", required=True, help="checkpoint to judge")
+    parser.add_argument("--candidate", required=True, action="append",
+                        help="checkpoint to judge; repeat it to judge several in one pass (one report each)")
     parser.add_argument("--baseline", default=str(REPO_ROOT / "resource" / "default_model.pt"),
                         help="checkpoint to compare with (default: the packaged model)")
     parser.add_argument("--sequences", type=int, default=20, help="held-out sequences per synthetic set")
@@ -213,17 +256,22 @@ def main(argv: list[str] | None = None) -> int:
                             help=f"a TrackerParams field for the {side}'s tracker (repeatable)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="report folder")
     args = parser.parse_args(argv)
+    if args.sequences < 2:
+        parser.error(f"--sequences must be at least 2 (got {args.sequences}): every other sequence has "
+                     "degraded RGB, and the report pairs that half too")
     from fetrack_ros.tracking.params import parse_assignments
     try:
         params = {side: parse_assignments(getattr(args, f"{side}_param"), f"--{side}-param")
                   for side in ("candidate", "baseline")}
     except ValueError as exc:
         parser.error(str(exc))
-    report = compare(args.candidate, args.baseline, args.sequences, args.frames, not args.no_real,
-                     ablations=args.ablations, params=params)
+    reports = compare_many(args.candidate, args.baseline, args.sequences, args.frames, not args.no_real,
+                           ablations=args.ablations, params=params)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "compare_models.json").write_text(json.dumps(report, indent=1) + "\n")
-    text = markdown(report)
+    # one candidate: its report; several: the list of their reports, in the order given
+    saved = reports[0] if len(reports) == 1 else reports
+    (args.out / "compare_models.json").write_text(json.dumps(saved, indent=1) + "\n")
+    text = "\n".join(markdown(report) for report in reports)
     (args.out / "compare_models.md").write_text(text)
     print(text)
     return 0

@@ -41,6 +41,36 @@ def test_a_model_against_itself_differs_by_nothing_and_against_another_by_its_sc
     assert "different tracker settings" not in text
 
 
+def test_several_candidates_in_one_pass_give_the_reports_of_one_at_a_time(checkpoints):
+    """compare_many tracks the baseline and CSRT once; each candidate's report (ablation rows too)
+    is the one compare() gives for that candidate alone."""
+    reports = compare_models.compare_many([checkpoints[0], checkpoints[1]], checkpoints[0], num_sequences=2,
+                                          num_frames=5, real=False, log=lambda s: None, ablations=True)
+    assert [r["candidate"] for r in reports] == checkpoints
+    alone = compare_models.compare(checkpoints[1], checkpoints[0], num_sequences=2, num_frames=5, real=False,
+                                   log=lambda s: None, ablations=True)
+    for name, result in reports[1]["sets"].items():
+        assert result["summary"] == alone["sets"][name]["summary"], name
+        assert result["paired"] == alone["sets"][name]["paired"], name
+        assert reports[0]["sets"][name]["paired"]["sr"]["per_sequence"] == [0.0, 0.0], name
+    assert set(reports[0]["sets"]["synthetic"]["summary"]) == set(alone["sets"]["synthetic"]["summary"])
+    assert compare_models.markdown(reports[1]) == compare_models.markdown(alone)
+
+
+def test_the_command_line_writes_one_report_per_candidate(checkpoints, tmp_path, capsys):
+    import json
+    args = ["--baseline", checkpoints[0], "--sequences", "2", "--frames", "3", "--no-real", "--out", str(tmp_path)]
+    assert compare_models.main(["--candidate", checkpoints[1], *args]) == 0
+    single = json.loads((tmp_path / "compare_models.json").read_text())
+    assert single["candidate"] == checkpoints[1]
+    assert compare_models.main(["--candidate", checkpoints[0], "--candidate", checkpoints[1], *args]) == 0
+    several = json.loads((tmp_path / "compare_models.json").read_text())
+    timeless = lambda report: {name: {k: v for k, v in result.items() if k != "seconds"}
+                               for name, result in report["sets"].items()}
+    assert [r["candidate"] for r in several] == checkpoints and timeless(several[1]) == timeless(single)
+    assert (tmp_path / "compare_models.md").read_text().count("# Model comparison") == 2
+
+
 def test_each_side_tracks_with_its_checkpoints_recommended_settings(checkpoints, tmp_path):
     from fetrack_ros.model import load_model, save_checkpoint
     recommending = str(save_checkpoint(load_model(checkpoints[1]), tmp_path / "recommends.pt",
@@ -73,6 +103,9 @@ def test_bad_tracker_settings_stop_before_any_tracking(checkpoints, capsys):
     with pytest.raises(SystemExit):
         compare_models.main(["--candidate", checkpoints[0], "--baseline-param", "size_update_rate=2"])
     assert "size_update_rate must be in (0, 1]" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        compare_models.main(["--candidate", checkpoints[0], "--sequences", "1"])
+    assert "--sequences must be at least 2" in capsys.readouterr().err
 
 
 def test_ablations_track_the_same_frames_without_one_input(checkpoints):
