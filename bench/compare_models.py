@@ -30,9 +30,9 @@ to judge a new checkpoint as it would ship, give it the same settings.
 
 How to read it: a paired interval is over sequences, for one pair of checkpoints; it leaves out how
 much a training run's checkpoints differ among themselves. On ``make demo``'s set, stage 11's
-epochs 11 and 13 (50 steps either side of the packaged epoch 12, at lr 1e-4) differ from it by
+epochs 11 and 13 (50 steps either side of epoch 12, then the packaged model, at lr 1e-4) differ from it by
 -4.0 (-7.0 to -1.4) and +2.4 (-0.7 to +7.4): differences of a few points between single
-checkpoints are training noise, so judge a run by several of its checkpoints (docs/model_experiments.md).
+checkpoints are training noise, so judge a run by several of its checkpoints (docs/model_card.md, "Stage 20").
 
 Writes ``reports/compare_models.{json,md}`` (with several candidates, the JSON holds the list of
 their reports). One torch thread; ~14 min for 5 x 20 sequences of 60 frames on one free core, and
