@@ -38,9 +38,9 @@ class TrackerParams:
     - ``size_update_rate``: how far the box size follows the network each frame, in log space:
       ``size = previous * (predicted / previous) ** rate`` (centre as predicted). 1.0 (reference)
       takes the network's size; lower values damp size jitter (with the packaged model, 0.3 gave
-      +6.3 SR on held-out DAVIS346-like small fast targets and was level on the other held-out
-      sets, see docs/model_card.md, so that checkpoint recommends it; untested with the official
-      weights).
+      +8.5 SR over 1.0 on held-out DAVIS346-like small fast targets and was level on the other
+      held-out sets, see docs/model_card.md, so that checkpoint recommends it; untested with the
+      official weights).
     - ``template_size`` / ``search_size``: patch sides in pixels fed to the network; ``None``
       takes them from the model's config (128 / 256 for the official models).
     """
