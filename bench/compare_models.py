@@ -185,10 +185,14 @@ def compare_many(candidates: list[str], baseline: str, num_sequences: int, num_f
 def _one_candidate(tracked: dict, label: str, labels: list[str]) -> dict:
     """``tracked`` (:func:`track_all`'s labels) as one candidate's results: its rows (and its
     ablation rows) renamed to ``"candidate"``, the other candidates' left out."""
-    def candidate_of(key: str) -> str | None:
-        return next((name for name in labels if key == name or key.startswith(name + ", ")), None)
-    return {("candidate" + key[len(label):] if candidate_of(key) == label else key): rows
-            for key, rows in tracked.items() if candidate_of(key) in (None, label)}
+    out = {}
+    for key, rows in tracked.items():
+        tracker = key.partition(", ")[0]
+        if tracker == label:
+            out["candidate" + key[len(label):]] = rows
+        elif tracker not in labels:   # the baseline and CSRT rows
+            out[key] = rows
+    return out
 
 
 def settings_warning(report: dict) -> list[str]:
