@@ -68,3 +68,18 @@ def test_unknown_fields_of_a_merged_config_name_their_path_and_files(tmp_path):
     with pytest.raises(ConfigError, match=r"'seeds'.* in data\.sources\[0\]"):
         TrainConfig.load(write(tmp_path / "ok.yaml", "base: bad_base.yaml\n"))
 
+
+
+def test_every_shipped_config_loads_with_valid_data_settings():
+    """The stage configs chain through ``base:``; a renamed or edited base breaks its children
+    only when someone reruns them, so every file is loaded here, with its simulator and pair settings."""
+    from fetrack_ros.simulation.simulator import SimConfig
+    folder = Path(__file__).resolve().parents[1] / "fetrack_ros" / "training" / "configs"
+    files = sorted(folder.glob("*.yaml"))
+    assert len(files) >= 2
+    for path in files:
+        config = TrainConfig.load(path)
+        config.pair_settings(128, 256)
+        for source in config.data.sources:
+            if source.kind == "synthetic":
+                assert SimConfig.from_dict(source.sim).num_frames > 0, path.name
