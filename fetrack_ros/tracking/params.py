@@ -31,8 +31,9 @@ class TrackerParams:
     - ``template_update_threshold``: replace the template when the confidence is at least this;
       1.0 or more disables the update (the default, as the reference tracker). The paper updates
       at 0.5 with its weights; with the packaged model an update at 0.5 loses long sequences
-      (200-300 frames, held out, paired: DAVIS346-like SR -5.3 and -12.9, plain -2.6; the update
-      replaces the first frame's template, and a wrong crop stays), see docs/model_card.md.
+      (200-300 frames, held out, paired: DAVIS346-like SR -5.3 and -12.9, plain -2.6 with
+      stage 11; -15.0 on the 300-frame set with stage 20; the update replaces the first frame's
+      template, and a wrong crop stays), see docs/model_card.md.
     - ``template_update_interval``: at most one template update per this many frames (frames
       counted from the last template, the initial one included).
     - ``size_update_rate``: how far the box size follows the network each frame, in log space:
