@@ -16,6 +16,8 @@ from collections import deque
 REASONS = {
     "images.received": "RGB images received while active",
     "tracks.published": "Tracks published (one per processed image)",
+    "tracks.held_still": "Tracks whose box was kept from the previous image: no events around the target "
+                         "(still_event_density)",
     "dropped.inactive": "images received while the lifecycle node was not active",
     "dropped.bad_image": "images that could not be converted to RGB (encoding, size, data)",
     "dropped.queue_overflow": "images dropped because the inference queue was full (queue_policy oldest)",

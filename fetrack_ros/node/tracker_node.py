@@ -500,6 +500,8 @@ class TrackerNode(LifecycleNode):
             track.status = status_code(result.status)
             track.x, track.y, track.width, track.height = result.box
             track.confidence, track.template_updated = result.confidence, result.template_updated
+            if result.held_still:
+                self.diag.count("tracks.held_still")
         inference_ms = (time.perf_counter() - started) * 1e3 if ran else None
         self._publish(track, rgb, event_frame)
         self.diag.latency((self.get_clock().now().nanoseconds - job.stamp_ns) / 1e6, inference_ms)

@@ -42,6 +42,11 @@ class TrackerParams:
       +8.5 SR over 1.0 on held-out DAVIS346-like small fast targets and was level on the other
       held-out sets, see docs/model_card.md, so that checkpoint recommends it; untested with the
       official weights).
+    - ``still_event_density``: hold the box where the events say nothing moved: when fewer than
+      this fraction of the pixels around the previous box and around the network's new one
+      (each grown 1.5x) have events, and the frame has events elsewhere, the box stays (see
+      :mod:`.stillness`). 0 disables it (the default, the reference). On the real set the
+      packaged model's box wanders 5-10 px around a parked van; 0.02 holds it there.
     - ``template_size`` / ``search_size``: patch sides in pixels fed to the network; ``None``
       takes them from the model's config (128 / 256 for the official models).
     """
@@ -55,12 +60,13 @@ class TrackerParams:
     template_update_threshold: float = 1.0
     template_update_interval: int = 25
     size_update_rate: float = 1.0
+    still_event_density: float = 0.0
     template_size: int | None = None
     search_size: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("template_factor", "search_factor", "wider_search_factor", "peak_score_threshold",
-                     "clip_margin", "template_update_threshold", "size_update_rate"):
+                     "clip_margin", "template_update_threshold", "size_update_rate", "still_event_density"):
             _check_number(name, getattr(self, name))
         for name in ("failed_search_threshold", "template_update_interval"):
             _check_int(name, getattr(self, name))
@@ -82,6 +88,9 @@ class TrackerParams:
         if not 0.0 < self.size_update_rate <= 1.0:
             raise ValueError(f"TrackerParams.size_update_rate must be in (0, 1] (1 = the network's size), "
                              f"got {self.size_update_rate}")
+        if not 0.0 <= self.still_event_density <= 1.0:
+            raise ValueError(f"TrackerParams.still_event_density must be in [0, 1] (a fraction of pixels; "
+                             f"0 = never hold), got {self.still_event_density}")
         _check_at_least("template_update_threshold", self.template_update_threshold, 0,
                         hint=" (use 1.0 or more to disable the template update)")
         for name in ("template_size", "search_size"):

@@ -6,7 +6,8 @@ One tracking step (the reference tracker, plus the paper's template update):
    failed-search count is at least ``failed_search_threshold``), zero padding, bilinear resize;
 2. normalization on the model's device, network forward with the current template;
 3. box from the Hann-windowed score map, mapped back around the previous centre, its size
-   damped (``size_update_rate``, 1 = off), clipped to the image (``clip_margin``);
+   damped (``size_update_rate``, 1 = off), clipped to the image (``clip_margin``); the previous
+   box kept instead where the event frame shows nothing moved (``still_event_density``, 0 = off);
 4. failed-search counter from the peak of the **unwindowed** score map (the confidence);
 5. template update when the confidence allows it (see :func:`template_update_due`).
 """
@@ -23,6 +24,7 @@ from .decode import clip_box, damp_size, decode_box, hann2d, map_box_back, next_
 from .inputs import check_box, check_image, match_event_frame
 from .normalize import PatchNormalizer
 from .params import TrackerParams
+from .stillness import is_still
 
 #: Patch sides of the official models, used when neither the params nor the model's config say.
 DEFAULT_TEMPLATE_SIZE = 128
@@ -50,7 +52,8 @@ class TrackResult:
     ``box``: ``(x, y, w, h)`` float pixels in the RGB image; ``confidence``: peak of the
     unwindowed score map in [0, 1]; ``search_factor``: the factor this frame's search crop used;
     ``failed_search_count``: the counter after this frame; ``frame_index``: 1 for the first
-    tracked frame after ``initialize``.
+    tracked frame after ``initialize``; ``held_still``: the box was kept where it was because no
+    events fell around it (``still_event_density``).
     """
 
     frame_index: int
@@ -60,6 +63,7 @@ class TrackResult:
     template_updated: bool
     search_factor: float
     failed_search_count: int
+    held_still: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,8 @@ class Tracker:
         image_hw = step.rgb.shape[:2]
         new_box = map_box_back(box_px, self._box, self._search_size, geo.resize_factor)
         new_box = clip_box(damp_size(new_box, self._box, p.size_update_rate), image_hw, p.clip_margin)
-        new_box = [float(v) for v in new_box]
+        held = is_still(step.events, self._box, new_box, p.still_event_density)
+        new_box = [float(v) for v in (self._box if held else new_box)]
         failed = next_failure_count(self._failed, confidence, p.peak_score_threshold)
         lost = failed >= p.failed_search_threshold
         update = template_update_due(p, confidence, step.frame_index - self._template_frame, step.wide or lost)
@@ -243,7 +248,8 @@ class Tracker:
         status = (TrackStatus.LOST if lost else
                   TrackStatus.LOW_CONFIDENCE if confidence < p.peak_score_threshold else TrackStatus.TRACKING)
         return TrackResult(frame_index=step.frame_index, box=tuple(new_box), confidence=confidence, status=status,
-                           template_updated=update, search_factor=step.search_factor, failed_search_count=failed)
+                           template_updated=update, search_factor=step.search_factor, failed_search_count=failed,
+                           held_still=held)
 
     @property
     def template_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
