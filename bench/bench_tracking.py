@@ -19,6 +19,7 @@ from fetrack_ros.tracking import Tracker, TrackerParams
 from fetrack_ros.tracking.crop import crop_geometry, crop_patch
 from fetrack_ros.tracking.decode import clip_box, decode_box, hann2d, map_box_back
 from fetrack_ros.tracking.normalize import PatchNormalizer
+from fetrack_ros.tracking.stillness import is_still
 
 TARGET_MS = 3.0
 RESOLUTIONS = ((346, 260), (1280, 720))   # (W, H): DAVIS346, HD
@@ -84,6 +85,8 @@ def run() -> dict:
             normalize(crop_patch(rgb, geo, tracker.template_size), crop_patch(events, geo, tracker.template_size))
 
         t_template = median_seconds(template, warmup=5, repeats=50)
+        # density 1.0: both boxes count as quiet, so the whole frame is scanned too (the most work)
+        t_still = median_seconds(lambda: is_still(events, box, box, 1.0), warmup=5, repeats=100)
         geo = crop_geometry(box, tracker.params.search_factor, tracker.search_size, (height, width))
         patches = (crop_patch(rgb, geo, tracker.search_size), crop_patch(events, geo, tracker.search_size))
         stacked = torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2)
@@ -95,6 +98,7 @@ def run() -> dict:
                                ("per-frame overhead (prepare + complete)", t_frame),
                                ("per-frame overhead, event frame at half size", t_resize),
                                ("template update crop (when it happens)", t_template),
+                               ("still-target check, worst case (still_event_density > 0)", t_still),
                                ("normalize 2 search patches: table (CPU path)", t_table),
                                ("normalize 2 search patches: torch elementwise (baseline)", t_elementwise)):
             rows.append({"image": f"{width}x{height}", "search_crop_px": crop, "stage": stage,

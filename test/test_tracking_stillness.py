@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from fetrack_ros.events import render_ahu
-from fetrack_ros.events.render import AHU_BACKGROUND, AHU_ON
+from fetrack_ros.events.render import AHU_BACKGROUND, AHU_OFF, AHU_ON
 from fetrack_ros.tracking import Tracker, TrackerParams
 from fetrack_ros.tracking.stillness import event_density, has_event, is_still
 
@@ -36,6 +36,10 @@ def test_event_density_counts_the_grown_box_and_clips_it_to_the_image():
 
 
 def test_density_agrees_with_the_renderer():
+    # has_event() tests for white: the renderer's background must stay white, its event colours not
+    assert AHU_BACKGROUND == (255, 255, 255)
+    assert not has_event(np.array([[AHU_BACKGROUND]], np.uint8)).any()
+    assert has_event(np.array([[AHU_ON, AHU_OFF, (254, 255, 255), (255, 255, 0)]], np.uint8)).all()
     events = np.zeros(3, dtype=[("x", "<u2"), ("y", "<u2"), ("t", "<i8"), ("p", "u1")])
     events["x"], events["y"], events["p"] = [10, 11, 50], [10, 10, 50], [1, 0, 1]
     frame = render_ahu(events, H, W)

@@ -17,8 +17,6 @@ import math
 
 import numpy as np
 
-from ..events.render import AHU_BACKGROUND
-
 #: The neighbourhood looked at: the box grown by this factor about its centre, so that a target
 #: leaving the box still shows its events.
 STILL_REGION_FACTOR = 1.5
@@ -40,7 +38,8 @@ def event_density(event_frame: np.ndarray, box_xywh, grow: float = STILL_REGION_
 
 def has_event(event_frame: np.ndarray) -> np.ndarray:
     """(H, W) bool: the pixels of an Event-AHU frame that are not its white background."""
-    return np.any(event_frame != np.asarray(AHU_BACKGROUND, np.uint8), axis=-1)
+    # the AND of the channels is 255 only where all three are: several times faster than any(axis=-1)
+    return (event_frame[..., 0] & event_frame[..., 1] & event_frame[..., 2]) != 255
 
 
 def is_still(event_frame: np.ndarray, previous_box, new_box, max_density: float) -> bool:
@@ -52,4 +51,4 @@ def is_still(event_frame: np.ndarray, previous_box, new_box, max_density: float)
         return False
     return (event_density(event_frame, previous_box) < max_density
             and event_density(event_frame, new_box) < max_density
-            and bool(has_event(event_frame).any()))
+            and int(event_frame.min()) < 255)      # some pixel is not white: events somewhere
