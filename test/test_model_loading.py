@@ -62,7 +62,8 @@ def test_model_card_fields_are_filtered_and_shortened(tmp_path):
 def test_recommended_tracker_settings_are_read_as_plain_numbers(small_checkpoint, tmp_path):
     path, model = small_checkpoint
     assert read_weights_info(str(path)).tracker_settings == {}        # none stored
-    assert read_weights_info(None).tracker_settings == {"size_update_rate": 0.3}   # the packaged model's
+    assert read_weights_info(None).tracker_settings == {"size_update_rate": 0.3,   # the packaged model's
+                                                        "still_event_density": 0.02}
     ours = save_checkpoint(model, tmp_path / "ours.pt", extra={"tracker_params": {"search_factor": 4.5}})
     assert load_inference_model("auto", str(ours), device="cpu").tracker_settings == {"search_factor": 4.5}
     for bad in ({"search_factor": "wide"}, {"search_factor": True}, ["search_factor", 4.5]):

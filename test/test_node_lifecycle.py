@@ -54,7 +54,7 @@ def test_without_a_checkpoint_the_node_runs_the_packaged_default_model():
 
 @pytest.mark.parametrize("user_value", [None, 0.5, 1.0], ids=["recommended", "user_0.5", "user_default_value"])
 def test_the_checkpoints_recommended_tracker_settings_apply_unless_the_user_set_them(user_value):
-    """The packaged model recommends size_update_rate 0.3: the node sets it (visible with
+    """The packaged model recommends size_update_rate 0.3 (and still_event_density 0.02): the node sets it (visible with
     `ros2 param get`) unless the user gave the parameter, even with the declared default's value."""
     from rcl_interfaces.srv import GetParameters
 
@@ -65,14 +65,15 @@ def test_the_checkpoints_recommended_tracker_settings_apply_unless_the_user_set_
     client = Client(name="param_client", wait_connected=False)
     try:
         answer = client.call(GetParameters, "/tracker_node/get_parameters",
-                             GetParameters.Request(names=["size_update_rate", "search_factor"]))
+                             GetParameters.Request(names=["size_update_rate", "search_factor", "still_event_density"]))
         values = [v.double_value for v in answer.values]
-        assert values == [0.3 if user_value is None else user_value, 4.0]
+        assert values == [0.3 if user_value is None else user_value, 4.0, 0.02]
         line = next(line for line in node.lines if "tracker settings recommended by the checkpoint" in line)
+        assert "still_event_density=0.02" in line, line
         if user_value is None:
             assert "size_update_rate=0.3" in line and "kept" not in line, line
         else:
-            assert "none applied" in line and "kept the user's size_update_rate" in line, line
+            assert "size_update_rate=0.3" not in line and "kept the user's size_update_rate" in line, line
     finally:
         client.close()
         node.stop()

@@ -116,8 +116,8 @@ class WeightsInfo:
 def read_weights_info(checkpoint: str | None) -> WeightsInfo:
     """:class:`WeightsInfo` of ``checkpoint`` (None: the packaged model) from one read of its
     ``extra``: this project's checkpoints carry a model card and may recommend tracker settings
-    (the packaged model: ``size_update_rate`` 0.3); other files carry neither. A user's own
-    settings win over the recommendation.
+    (the packaged model: ``size_update_rate`` 0.3, ``still_event_density`` 0.02); other files
+    carry neither. A user's own settings win over the recommendation.
 
     Raises :class:`ModelLoadError` when there is no file, it cannot be read, or its recommendation
     is malformed.

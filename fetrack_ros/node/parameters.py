@@ -293,8 +293,8 @@ def params_yaml() -> str:
         if spec.name == TRACKER_PARAM_NAMES[0]:
             lines += [f"{indent}# {line}" for line in textwrap.wrap(
                 "Tracker settings, commented out: a checkpoint may recommend values for its weights (the "
-                "packaged model: size_update_rate 0.3), and a value set here replaces them. Uncomment a line "
-                "to choose your own.", 100 - len(indent) - 2)]
+                "packaged model: size_update_rate 0.3, still_event_density 0.02), and a value set here "
+                "replaces them. Uncomment a line to choose your own.", 100 - len(indent) - 2)]
         comment = f"{spec.description}{f' [{spec.unit}]' if spec.unit else ''}. {spec.constraints[:1].upper()}{spec.constraints[1:]}."
         lines += [f"{indent}# {line}" for line in textwrap.wrap(comment, 100 - len(indent) - 2)]
         lines.append(f"{indent}{'# ' if tracker_setting else ''}{parts[-1]}: {_yaml_value(spec.default)}")
