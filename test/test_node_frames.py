@@ -111,6 +111,31 @@ def test_template_update_threshold_changes_at_runtime(client):
     assert_boxes_equal(tracks[1:], expected)
 
 
+def test_still_event_density_holds_the_box_on_quiet_event_frames(client):
+    """Event frames with events only in a far corner: nothing moved around the target, so with
+    still_event_density set at runtime the node keeps the first box, counts every held frame on
+    /diagnostics, and agrees with the offline Tracker; set back to 0 it follows the network."""
+    rgb, _, box = load_sequence(N_FRAMES)
+    quiet = np.full((N_FRAMES, 260, 346, 3), 255, np.uint8)
+    quiet[:, :6, :6] = (220, 30, 30)
+    before = client.count("tracks.held_still")
+    assert client.set_parameter("template_update_threshold", 1.0).successful   # earlier tests may have set it
+    assert client.set_parameter("still_event_density", 0.5).successful
+    try:
+        stamps = Stamps.take(N_FRAMES)
+        assert client.set_target(box, stamps[0]).success
+        tracks = run_sequence(client, rgb, quiet, stamps)
+    finally:
+        assert client.set_parameter("still_event_density", 0.0).successful
+    assert all([t.x, t.y, t.width, t.height] == pytest.approx(box) for t in tracks[1:])
+    assert_boxes_equal(tracks[1:], offline_boxes(rgb, quiet, box, still_event_density=0.5))
+    client.wait_diagnostic("tracks.held_still", lambda v: v >= before + N_FRAMES - 1)
+    stamps = Stamps.take(N_FRAMES)
+    assert client.set_target(box, stamps[0]).success
+    free = run_sequence(client, rgb, quiet, stamps)
+    assert any(abs(t.x - box[0]) > 0.5 or abs(t.y - box[1]) > 0.5 for t in free[1:]), "the network never moved the box"
+
+
 @pytest.mark.parametrize("name, value, reason", [
     ("template_update_threshold", 1.5, "range"),
     ("template_update_threshold", -0.1, "range"),
