@@ -5,6 +5,8 @@ One node process for the module; each test starts its own stretch of image stamp
 import numpy as np
 import pytest
 
+from fetrack_ros.events.render import AHU_ON
+
 pytest.importorskip("rclpy", reason="rclpy not installed: run the tests through `make test`")
 
 from ros_node_harness import (BASE_PARAMS, FIXTURE_WEIGHTS, FRAME_NS, Client, NodeProcess,  # noqa: E402
@@ -117,7 +119,7 @@ def test_still_event_density_holds_the_box_on_quiet_event_frames(client):
     /diagnostics, and agrees with the offline Tracker; set back to 0 it follows the network."""
     rgb, _, box = load_sequence(N_FRAMES)
     quiet = np.full((N_FRAMES, 260, 346, 3), 255, np.uint8)
-    quiet[:, :6, :6] = (220, 30, 30)
+    quiet[:, :6, :6] = AHU_ON
     before = client.count("tracks.held_still")
     assert client.set_parameter("template_update_threshold", 1.0).successful   # earlier tests may have set it
     assert client.set_parameter("still_event_density", 0.5).successful

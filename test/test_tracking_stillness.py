@@ -12,8 +12,8 @@ from fetrack_ros.tracking.stillness import event_density, has_event, is_still
 H, W = 120, 160
 
 
-def blank() -> np.ndarray:
-    return np.full((H, W, 3), AHU_BACKGROUND, np.uint8)
+def blank(height: int = H, width: int = W) -> np.ndarray:
+    return np.full((height, width, 3), AHU_BACKGROUND, np.uint8)
 
 
 def with_events(frame: np.ndarray, x0: int, y0: int, x1: int, y1: int, every: int = 1) -> np.ndarray:
@@ -84,7 +84,7 @@ def test_tracker_holds_the_box_only_where_no_events_fell(packaged_tracker_inputs
     model, frames = packaged_tracker_inputs
     h, w = frames[0].rgb.shape[:2]
     init = tuple(float(v) for v in frames[0].gt_xywh)
-    corner = with_events(np.full((h, w, 3), AHU_BACKGROUND, np.uint8), 0, 0, 8, 8)
+    corner = with_events(blank(h, w), 0, 0, 8, 8)
     quiet = [corner] * len(frames)
     free = _track(model, frames, quiet, 0.0)
     assert any(np.abs(np.subtract(r.box, init)).max() > 0.5 for r in free)   # the network moves the box
@@ -95,7 +95,7 @@ def test_tracker_holds_the_box_only_where_no_events_fell(packaged_tracker_inputs
     # events around the target, or no events anywhere: the rule steps aside, boxes as without it
     x, y, bw, bh = (int(v) for v in init)
     busy = [with_events(corner, max(0, x - bw), max(0, y - bh), x + 2 * bw, y + 2 * bh, every=2)] * len(frames)
-    blank_frames = [np.full((h, w, 3), AHU_BACKGROUND, np.uint8)] * len(frames)
+    blank_frames = [blank(h, w)] * len(frames)
     for event_frames in (busy, blank_frames):
         gated, plain = _track(model, frames, event_frames, 0.02), _track(model, frames, event_frames, 0.0)
         assert not any(r.held_still for r in gated)

@@ -69,7 +69,6 @@ def test_unknown_fields_of_a_merged_config_name_their_path_and_files(tmp_path):
         TrainConfig.load(write(tmp_path / "ok.yaml", "base: bad_base.yaml\n"))
 
 
-
 def test_every_shipped_config_loads_with_valid_data_settings():
     """The stage configs chain through ``base:``; a renamed or edited base breaks its children
     only when someone reruns them, so every file is loaded here, with its simulator and pair settings."""
