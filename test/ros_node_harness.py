@@ -249,15 +249,17 @@ def load_sequence(n: int):
     return data["rgb"][:n], data["event"][:n], list(INIT_BOX)
 
 
-def offline_boxes(rgb, event_frames, box, **params) -> list:
-    """What the Tracker computes offline: boxes of frames 1..n-1 after initializing on frame 0."""
+def offline_boxes(rgb, event_frames, box, complete=None, **params) -> list:
+    """What the Tracker computes offline: boxes of frames 1..n-1 after initializing on frame 0.
+    ``complete``: per tracked frame, whether its event window was complete (default: all were)."""
     from fetrack_ros.model import build_model, load_checkpoint
     from fetrack_ros.tracking import Tracker, TrackerParams
 
     model = load_checkpoint(build_model("vim_s", depth=2, scan_backend="torch"), FIXTURE_WEIGHTS)
     tracker = Tracker(model, TrackerParams(**params))
     tracker.initialize(rgb[0], event_frames[0], box)
-    return [tracker.track(r, e) for r, e in zip(rgb[1:], event_frames[1:])]
+    complete = [True] * (len(rgb) - 1) if complete is None else complete
+    return [tracker.track(r, e, c) for r, e, c in zip(rgb[1:], event_frames[1:], complete)]
 
 
 # ---------------------------------------------------------------------------- events

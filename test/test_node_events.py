@@ -201,6 +201,38 @@ def test_image_waits_at_most_max_wait_for_its_events(client, node):
     still_tracking(client, node)
 
 
+def test_still_rule_holds_the_box_only_on_complete_event_windows(client, node):
+    """A quiet event window means "nothing moved" only once the stream has passed its end: a window
+    cut short by max_wait may still lack the target's events, so the box is not held there."""
+    from fetrack_ros.msg import Track
+
+    rgb, frames, box = load_sequence(3)
+    times = Stream.stretch(3)
+    quiet = [frames[0], dots(), dots()]   # events only in a far corner after the target frame
+    offline = {c: offline_boxes(rgb, quiet, box, complete=[True, c], still_event_density=0.5) for c in (True, False)}
+    assert offline[True][1].held_still and not offline[False][1].held_still
+    assert np.abs(np.subtract(offline[True][1].box, offline[False][1].box)).max() > 0.5, "the rule changes nothing here"
+    before = client.fresh_diagnostics() and client.count("tracks.held_still")
+    assert client.set_parameter("still_event_density", 0.5).successful
+    try:
+        assert client.set_target(box, image_ns(times[0])).success
+        # the stream passes frame 1's window end and stops inside frame 2's
+        client.publish_packets([p for k in range(3) for p in Stream.packets(quiet[k], times[k])[1]])
+        tracks = []
+        for k in range(3):
+            client.publish_image(rgb[k], image_ns(times[k]))
+            tracks.append(client.wait_track(image_ns(times[k]), timeout=30))
+        client.fresh_diagnostics()
+    finally:
+        assert client.set_parameter("still_event_density", 0.0).successful
+    assert [t.event_window for t in tracks[1:]] == [Track.EVENT_WINDOW_COMPLETE, Track.EVENT_WINDOW_INCOMPLETE]
+    got = np.array([[t.x, t.y, t.width, t.height] for t in tracks[1:]])
+    want = np.array([r.box for r in offline[False]], np.float32)
+    assert np.abs(got - want).max() <= 1e-3, f"node\n{got}\noffline\n{want}"
+    assert client.count("tracks.held_still") == before + 1   # frame 1 held, frame 2 not
+    still_tracking(client, node)
+
+
 def test_newest_image_wins_when_the_model_is_slower(client, node):
     from fetrack_ros.msg import Track
 

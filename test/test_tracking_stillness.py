@@ -74,10 +74,10 @@ def packaged_tracker_inputs():
     torch.set_num_threads(before)
 
 
-def _track(model, frames, event_frames, density):
+def _track(model, frames, event_frames, density, events_complete=True):
     tracker = Tracker(model, TrackerParams(still_event_density=density))
     tracker.initialize(frames[0].rgb, event_frames[0], frames[0].gt_xywh)
-    return [tracker.track(f.rgb, e) for f, e in zip(frames[1:], event_frames[1:])]
+    return [tracker.track(f.rgb, e, events_complete) for f, e in zip(frames[1:], event_frames[1:])]
 
 
 def test_tracker_holds_the_box_only_where_no_events_fell(packaged_tracker_inputs):
@@ -100,6 +100,16 @@ def test_tracker_holds_the_box_only_where_no_events_fell(packaged_tracker_inputs
         gated, plain = _track(model, frames, event_frames, 0.02), _track(model, frames, event_frames, 0.0)
         assert not any(r.held_still for r in gated)
         assert [r.box for r in gated] == [r.box for r in plain]
+
+
+def test_an_incomplete_event_window_never_holds_the_box(packaged_tracker_inputs):
+    """A live window cut short lacks events that may yet come: quiet there is not stillness."""
+    model, frames = packaged_tracker_inputs
+    h, w = frames[0].rgb.shape[:2]
+    quiet = [with_events(blank(h, w), 0, 0, 8, 8)] * len(frames)
+    cut_short = _track(model, frames, quiet, 0.02, events_complete=False)
+    assert not any(r.held_still for r in cut_short)
+    assert [r.box for r in cut_short] == [r.box for r in _track(model, frames, quiet, 0.0)]
 
 
 def test_still_event_density_range():

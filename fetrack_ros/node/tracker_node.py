@@ -496,7 +496,7 @@ class TrackerNode(LifecycleNode):
                 self.diag.count("targets.rejected")
                 self.get_logger().warning(f"target rejected: {exc}")
         elif self._tracking:
-            result = tracker.track(rgb, event_frame)
+            result = tracker.track(rgb, event_frame, events_complete=job.complete)
             track.status = status_code(result.status)
             track.x, track.y, track.width, track.height = result.box
             track.confidence, track.template_updated = result.confidence, result.template_updated

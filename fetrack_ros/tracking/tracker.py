@@ -7,7 +7,8 @@ One tracking step (the reference tracker, plus the paper's template update):
 2. normalization on the model's device, network forward with the current template;
 3. box from the Hann-windowed score map, mapped back around the previous centre, its size
    damped (``size_update_rate``, 1 = off), clipped to the image (``clip_margin``); the previous
-   box kept instead where the event frame shows nothing moved (``still_event_density``, 0 = off);
+   box kept instead where the event frame shows nothing moved (``still_event_density``, 0 = off;
+   never on a frame whose event window is known to be incomplete);
 4. failed-search counter from the peak of the **unwindowed** score map (the confidence);
 5. template update when the confidence allows it (see :func:`template_update_due`).
 """
@@ -77,6 +78,7 @@ class SearchStep:
     search_factor: float
     wide: bool                  # searched with the wider factor
     search: torch.Tensor        # (2,3,S,S): RGB, event, normalized, on the model's device
+    events_complete: bool = True  # False: the event window was cut short (the still rule stays off)
 
     @property
     def network_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -190,14 +192,19 @@ class Tracker:
         self._failed = 0
         self._pending = None
 
-    def track(self, rgb: np.ndarray, event_frame: np.ndarray) -> TrackResult:
-        """Locate the target in the next frame pair and return the result (state is updated)."""
-        step = self.prepare(rgb, event_frame)
+    def track(self, rgb: np.ndarray, event_frame: np.ndarray, events_complete: bool = True) -> TrackResult:
+        """Locate the target in the next frame pair and return the result (state is updated).
+
+        ``events_complete``: False when the event frame holds only part of its window (a live
+        stream that had not reached the window's end, the node's ``EVENT_WINDOW_INCOMPLETE``):
+        missing events then do not mean that nothing moved, so the box is never held still.
+        """
+        step = self.prepare(rgb, event_frame, events_complete)
         with torch.inference_mode():
             outputs = self.model(*self.template_inputs, *step.network_inputs)
         return self.complete(step, outputs)
 
-    def prepare(self, rgb: np.ndarray, event_frame: np.ndarray) -> SearchStep:
+    def prepare(self, rgb: np.ndarray, event_frame: np.ndarray, events_complete: bool = True) -> SearchStep:
         """First half of :meth:`track`: checks and the normalized search patches on the model's device.
 
         With :meth:`complete` this lets a caller run (and time) the network itself:
@@ -212,7 +219,8 @@ class Tracker:
         geo = crop_geometry(self._box, factor, self._search_size, rgb.shape[:2])
         search = self._normalize(crop_patch(rgb, geo, self._search_size), crop_patch(events, geo, self._search_size))
         self._pending = SearchStep(frame_index=self._frame_index + 1, rgb=rgb, events=events, geometry=geo,
-                                   search_factor=factor, wide=wide, search=search)
+                                   search_factor=factor, wide=wide, search=search,
+                                   events_complete=bool(events_complete))
         return self._pending
 
     def complete(self, step: SearchStep, outputs: dict) -> TrackResult:
@@ -236,7 +244,7 @@ class Tracker:
         image_hw = step.rgb.shape[:2]
         new_box = map_box_back(box_px, self._box, self._search_size, geo.resize_factor)
         new_box = clip_box(damp_size(new_box, self._box, p.size_update_rate), image_hw, p.clip_margin)
-        held = is_still(step.events, self._box, new_box, p.still_event_density)
+        held = step.events_complete and is_still(step.events, self._box, new_box, p.still_event_density)
         new_box = [float(v) for v in (self._box if held else new_box)]
         failed = next_failure_count(self._failed, confidence, p.peak_score_threshold)
         lost = failed >= p.failed_search_threshold
