@@ -103,8 +103,8 @@ TRACKER_SPECS = [
                   "lower damps size jitter (the packaged model recommends 0.3)", low=0.01, high=1.0),
     _tracker_spec("still_event_density",
                   "Keep the box where it was when fewer than this fraction of the pixels around it (and around "
-                  "the network's new box) have events while the frame has events elsewhere: nothing moved "
-                  "there, so the network's shift is jitter; 0.0 = never (reference)", low=0.0, high=1.0),
+                  "the network's new box) have events while the frame has events elsewhere and its event window "
+                  "is complete: nothing moved there, so the network's shift is jitter; 0.0 = never (reference)", low=0.0, high=1.0),
     _tracker_spec("clip_margin", "Pixels of the box kept inside the image (also its minimum size)",
                   low=0.0, high=10000.0, unit="px"),
 ]
