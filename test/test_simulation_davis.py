@@ -2,6 +2,7 @@
 
 All of them are off by default and must then leave every output bit for bit as it was.
 """
+import dataclasses
 import hashlib
 import itertools
 import math
@@ -12,7 +13,8 @@ import pytest
 from fetrack_ros.simulation.aps import ApsConfig, ApsSensor, jpeg_round_trip, vignette
 from fetrack_ros.simulation.camera import CameraSettings
 from fetrack_ros.simulation.dvs import DavisDvsConfig, DvsParams, DvsSimulator
-from fetrack_ros.simulation.scene import WorldLocked, dead_leaves, dead_leaves_radii, natural_texture, pink_noise
+from fetrack_ros.simulation.scene import (WorldLocked, dead_leaves, dead_leaves_radii, natural_texture, pink_noise,
+                                          shadow_map)
 from fetrack_ros.simulation.simulator import SimConfig, SyntheticSequence
 
 SMALL = dict(height=96, width=128, target_size_px=(16.0, 30.0), num_frames=6)
@@ -55,7 +57,7 @@ def test_default_config_output_is_unchanged(seed, condition, reference):
 def test_options_with_zero_probability_change_nothing():
     """Ranges set but probabilities 0: the base generators draw the same numbers."""
     config = SimConfig(**SMALL, condition="normal", aps={"mono_prob": 0.0, "vignetting": [0.5, 0.6]},
-                       ego_pan_px=10.0, davis_dvs={"noise_rate_hz": [1.0, 2.0]})
+                       ego_pan_px=10.0, davis_dvs={"noise_rate_hz": [1.0, 2.0]}, shadow_depth=(0.2, 0.3))
     assert sequence_hash(5, config, 6) == "9b7d8970fe5178d5"
 
 
@@ -94,6 +96,9 @@ def test_sim_config_loads_davis_sections_from_a_yaml_mapping():
     ({"world_static_prob": 2}, "world_static_prob"),
     ({"ego_speed_px_s": [300, 100]}, "ego_speed_px_s"),
     ({"ego_pan_px": -1}, "ego_pan_px"),
+    ({"shadow_prob": 1.5}, "shadow_prob"),
+    ({"shadow_depth": [0.5, 1.0]}, "shadow_depth"),
+    ({"shadow_depth": [0.6, 0.5]}, "shadow_depth"),
     ({"davis_dvs": {"noise_rate_hz": [0.0, 1.0]}}, "davis_dvs.noise_rate_hz"),
     ({"davis_dvs": {"hot_pixel_fraction": [0.0, 2.0]}}, "davis_dvs.hot_pixel_fraction"),
     ({"davis_dvs": {"rate": 1}}, "rate"),
@@ -365,3 +370,44 @@ def test_camera_settings_gain_reaches_the_aps_sensor():
     low = sensor.expose(flat, CameraSettings(gain=1.0).gain, np.random.default_rng(0))
     high = sensor.expose(flat, CameraSettings(gain=3.0).gain, np.random.default_rng(0))
     assert low.mean() == pytest.approx(51, abs=1) and high.mean() == pytest.approx(153, abs=1)
+
+
+# ----------------------------------------------------------------------------- cast shade
+@pytest.mark.parametrize("depth, cover", [(0.5, 0.5), (0.8, 0.3)])
+def test_shadow_map_shades_the_asked_area_by_the_asked_depth(depth, cover):
+    light = shadow_map(np.random.default_rng(0), 300, 400, depth, cell=50.0, cover=cover)
+    assert light.shape == (300, 400) and light.dtype == np.float32
+    assert light.min() >= 1 - depth - 1e-6 and light.max() <= 1.0
+    shaded = light < 1 - depth / 2
+    assert shaded.mean() == pytest.approx(cover, abs=0.05)
+    assert (light < 1 - 0.9 * depth).mean() > 0.5 * cover, "most of the shade is at full depth"
+    # blobs, not speckle: a pixel's neighbour 5 px away is nearly always on the same side of the edge
+    assert (shaded[:, 5:] == shaded[:, :-5]).mean() > 0.9
+
+
+def test_shade_is_fixed_in_the_world_and_darkens_what_passes_through_it():
+    config = SimConfig(**SMALL, condition="normal", shadow_prob=1.0, shadow_depth=(0.7, 0.7), camera_pan_px=0.0,
+                       camera_speed_px_s=0.0, camera_zoom=0.0, target_speed_px_s=(200.0, 200.0))
+    scene = SyntheticSequence(4, config).scene
+    assert scene.shadow is not None
+    unshaded = dataclasses.replace(scene, shadow=None)
+    light = []
+    for t in (0.0, 0.1):
+        ratio = scene.render(t) / np.maximum(unshaded.render(t), 1e-9)
+        assert ratio.min() == pytest.approx(0.3, abs=0.02) and ratio.max() == pytest.approx(1.0, abs=1e-5)
+        assert np.allclose(ratio, ratio[..., :1], atol=1e-4), "shade is grey"
+        light.append(ratio[..., 0])
+    # under a still camera the target moved and the shade did not: it belongs to the world
+    assert np.abs(scene.target_box(0.1)[:2] - scene.target_box(0.0)[:2]).max() > 5
+    assert np.allclose(light[0], light[1], atol=1e-4)
+
+
+def test_static_scene_in_shade_gives_only_background_noise():
+    rate = 5.0
+    config = static_config(shadow_prob=1.0, dvs=DvsParams(noise_rate_hz=rate, hot_pixel_fraction=0.0),
+                           davis_dvs=DavisDvsConfig(prob=0.0))
+    seq = SyntheticSequence(3, config)
+    assert seq.scene.shadow is not None
+    events = np.concatenate([f.events for f in seq.frames()])
+    expected = rate * 96 * 128 * config.num_frames * config.frame_period_us * 1e-6
+    assert abs(len(events) - expected) < 5 * math.sqrt(expected)

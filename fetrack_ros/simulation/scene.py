@@ -29,6 +29,17 @@ def smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float, channels
     return np.clip(out, 0.0, 1.0)
 
 
+def shadow_map(rng: np.random.Generator, h: int, w: int, depth: float, cell: float = 60.0,
+               cover: float = 0.5, edge: float = 0.08) -> np.ndarray:
+    """Cast shade (trees, buildings) as a multiplicative light field: (h, w) float32 in
+    [1 - depth, 1], 1 in full light. About ``cover`` of the area is shaded, in blobs of about
+    ``cell`` px with soft edges (``edge``: the width of the transition in noise units)."""
+    noise = smooth_noise(rng, h, w, cell)[..., 0]
+    threshold = float(np.quantile(noise, 1.0 - cover))
+    shade = 1.0 / (1.0 + np.exp(-(noise - threshold) / max(edge, 1e-6) * 4.0))
+    return (1.0 - depth * shade).astype(np.float32)
+
+
 def random_palette(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` saturated-ish random colours, (n, 3) float32 in [0.05, 1]."""
     return (0.05 + 0.95 * rng.random((n, 3))).astype(np.float32)
@@ -366,7 +377,10 @@ class Scene:
 
     ``layers``: objects drawn in order (back to front); ``target_index`` is the target's position
     in ``layers``. ``camera`` gives (ox, oy) px offset of the view into ``background``;
-    ``zoom`` a 1-D log zoom factor. ``illumination`` scales the radiance.
+    ``zoom`` a 1-D log zoom factor. ``illumination`` scales the radiance. ``shadow``: an
+    optional light field the size of ``background`` (:func:`shadow_map`), fixed in the world,
+    that darkens the background and every object passing through it (a car driving into the
+    shade of trees).
     """
 
     height: int
@@ -377,6 +391,7 @@ class Scene:
     layers: list[SceneObject]
     target_index: int
     illumination: float = 1.0
+    shadow: np.ndarray | None = None   # (Hb, Wb) float32 in (0, 1]
 
     @property
     def target(self) -> SceneObject:
@@ -393,10 +408,15 @@ class Scene:
         # View pixel (u, v) samples background at centre + off + ((u, v) - view centre) / z.
         cx, cy = wb / 2 + off[0], hb / 2 + off[1]
         m = np.array([[1 / z, 0, cx - (self.width / 2) / z], [0, 1 / z, cy - (self.height / 2) / z]])
-        frame = cv2.warpAffine(self.background, m, (self.width, self.height),
-                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
+        def view(world: np.ndarray) -> np.ndarray:
+            return cv2.warpAffine(world, m, (self.width, self.height),
+                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
+
+        frame = view(self.background)
         for obj in self.layers:
             composite(frame, obj.sprite, obj.box(t))
+        if self.shadow is not None:
+            frame *= view(self.shadow)[..., None]
         if self.illumination != 1.0:
             frame *= self.illumination
         return frame

@@ -25,7 +25,10 @@ their own, so with them off every output is the same as without them):
 - ``world_static_prob``: the target (and, independently, each distractor) stays fixed in the
   world and moves in the image only with the camera;
 - ``davis_dvs``: DAVIS-like event noise per sequence (:class:`~.dvs.DavisDvsConfig`: background
-  rate and ON bias, hot pixels).
+  rate and ON bias, hot pixels);
+- ``shadow_prob``: shade cast on the scene, fixed in the world (:func:`~.scene.shadow_map`): a
+  target darkens as it drives into it while its events stay (the DVS sees log intensity, whose
+  changes a uniform shade does not alter).
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ from .camera import CONDITIONS, DEGRADED_CONDITIONS, CameraSettings, expose_fram
 from .dvs import DavisDvsConfig, DvsParams, DvsSimulator, log_intensity
 from .photos import photo_texture
 from .scene import (Crossing, Scene, SceneObject, WorldLocked, Wobble, ZoomScale, make_background, make_sprite,
-                    natural_texture, random_palette)
+                    natural_texture, random_palette, shadow_map)
 
 NS_PER_US = 1000
 #: First seed of held-out sequences (validation, benchmarks, demo). Training draws its seeds below
@@ -53,7 +56,7 @@ HELD_OUT_SEED_START = 1_000_000
 #: Entropy tag of the DAVIS options' seed sequence (the base simulator's is 0x5EE0).
 DAVIS_SEED_TAG = 0xDA46
 _DAVIS_STREAMS = ("background", "sprites", "ego", "world", "aps", "aps_noise", "dvs", "hot_pixels", "photo_background",
-                  "photo_sprites")
+                  "photo_sprites", "shadow")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class SimConfig:
     - ``world_static_prob``: per object (target and each distractor), it is static in the world:
       it moves in the image only with the camera's pan and zoom.
     - ``davis_dvs``: :class:`~.dvs.DavisDvsConfig`, DAVIS-like event noise (``davis_dvs.prob``).
+    - ``shadow_prob``: the scene has cast shade fixed in the world, removing a fraction
+      U(``shadow_depth``) of the light where it falls (half the area, soft-edged blobs).
     """
 
     height: int = 260
@@ -109,6 +114,8 @@ class SimConfig:
     ego_speed_px_s: tuple[float, float] = (100.0, 400.0)
     world_static_prob: float = 0.0
     davis_dvs: DavisDvsConfig = field(default_factory=DavisDvsConfig)
+    shadow_prob: float = 0.0
+    shadow_depth: tuple[float, float] = (0.5, 0.85)
 
     def __post_init__(self) -> None:
         if self.condition != "random" and self.condition not in CONDITIONS:
@@ -122,13 +129,17 @@ class SimConfig:
             raise ValueError(f"SimConfig: a {self.width}x{self.height} image is too small for targets up to "
                              f"{self.target_size_px[1]} px; lower target_size_px")
         for name in ("natural_texture_prob", "natural_sprite_prob", "photo_texture_prob", "photo_sprite_prob",
-                     "ego_motion_prob", "world_static_prob"):
+                     "ego_motion_prob", "world_static_prob", "shadow_prob"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"SimConfig.{name} must be a probability in [0, 1], got {value!r}")
         if not (isinstance(self.ego_pan_px, (int, float)) and 0 <= self.ego_pan_px <= 4 * max(self.height, self.width)):
             raise ValueError(f"SimConfig.ego_pan_px must be in [0, {4 * max(self.height, self.width)}] px, "
                              f"got {self.ego_pan_px!r}")
+        depth = tuple(self.shadow_depth)
+        if len(depth) != 2 or not 0.0 <= depth[0] <= depth[1] < 1.0:
+            raise ValueError(f"SimConfig.shadow_depth must be a [low, high] range of light fractions removed, "
+                             f"0 <= low <= high < 1, got {self.shadow_depth!r}")
         lo_hi = tuple(self.ego_speed_px_s)
         if len(lo_hi) != 2 or not 0 <= lo_hi[0] <= lo_hi[1]:
             raise ValueError(f"SimConfig.ego_speed_px_s must be a [low, high] range with 0 <= low <= high, "
@@ -157,7 +168,8 @@ class SimConfig:
                     raise ValueError(f"SimConfig.{name} must be a mapping, got {type(data[name]).__name__}")
                 reject_unknown_fields(kind, data[name], f"SimConfig.{name}")
                 data[name] = kind(**data[name])
-        for name in ("target_size_px", "target_aspect", "target_speed_px_s", "distractors", "ego_speed_px_s"):
+        for name in ("target_size_px", "target_aspect", "target_speed_px_s", "distractors", "ego_speed_px_s",
+                     "shadow_depth"):
             if name in data:
                 data[name] = tuple(data[name])
         return cls(**data)
@@ -185,7 +197,8 @@ def make_scene(rng: np.random.Generator, config: SimConfig, settings: CameraSett
     options off, ``rng`` draws exactly the same numbers as without them."""
     H, W = config.height, config.width
     if davis is None and (config.natural_sprite_prob or config.natural_texture_prob or config.photo_sprite_prob
-                          or config.photo_texture_prob or config.ego_motion_prob or config.world_static_prob):
+                          or config.photo_texture_prob or config.ego_motion_prob or config.world_static_prob
+                          or config.shadow_prob):
         raise ValueError("make_scene: the DAVIS options need their generators (davis=davis_rngs(seed))")
     duration = config.num_frames * config.frame_period_us * 1e-6
     smax = math.exp(config.scale_change)
@@ -272,7 +285,11 @@ def make_scene(rng: np.random.Generator, config: SimConfig, settings: CameraSett
         background = natural_texture(davis["background"], bg_h, bg_w)
     else:
         background = make_background(rng, bg_h, bg_w)
-    return Scene(H, W, background, camera, zoom, layers, len(behind), settings.illumination)
+    shadow = None
+    if config.shadow_prob and davis["shadow"].random() < config.shadow_prob:
+        shadow = shadow_map(davis["shadow"], bg_h, bg_w, davis["shadow"].uniform(*config.shadow_depth),
+                            cell=davis["shadow"].uniform(40.0, 120.0), cover=davis["shadow"].uniform(0.3, 0.6))
+    return Scene(H, W, background, camera, zoom, layers, len(behind), settings.illumination, shadow)
 
 
 def visible_box(box: np.ndarray, height: int, width: int) -> np.ndarray:
