@@ -15,13 +15,16 @@ Each side starts from the settings its checkpoint recommends (the packaged model
 ``size_update_rate`` 0.3; training checkpoints: none), and the report names each side's settings:
 to judge a new checkpoint as it would ship, give it the same settings.
 
-1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), five sets:
+1. Held-out synthetic sequences (never drawn in training; half with degraded RGB), six sets:
    ``make demo``'s own (plain, seeds from 1,000,000: what a newcomer sees first); plain
    (seeds from 2,000,000); DAVIS346-like (the simulator's APS camera, natural textures,
    ego-motion and DAVIS event noise, seeds from 3,000,000); DAVIS346-like with small fast
    targets (10-34 px, 40-200 px/s, half the objects still in the world, seeds from 4,000,000: the
    real set's targets are 13-34 px); and DAVIS346-like with elongated targets (seeds from
-   8,000,000; the first half wide, w/h 2-4, the second tall, 0.25-0.5: cars, vans, people). Both models and OpenCV CSRT track the same simulated frames;
+   8,000,000; the first half wide, w/h 2-4, the second tall, 0.25-0.5: cars, vans, people); and
+   DAVIS346-like under cast shade fixed in the world (seeds from 10,000,000: targets darken and
+   brighten as they move through it, as the real set's dark car coming out of the trees' shadow).
+   Both models and OpenCV CSRT track the same simulated frames;
    SR/PR@20 of each, the paired difference candidate - baseline and candidate - CSRT with their
    bootstrap 95 % intervals. ``--ablations`` adds each model with the events blanked ("RGB only")
    and with the RGB grey ("events only"): what each input carries alone.
@@ -35,7 +38,7 @@ epochs 11 and 13 (50 steps either side of epoch 12, then the packaged model, at 
 checkpoints are training noise, so judge a run by several of its checkpoints (docs/model_card.md, "Stage 20").
 
 Writes ``reports/compare_models.{json,md}`` (with several candidates, the JSON holds the list of
-their reports). One torch thread; ~14 min for 5 x 20 sequences of 60 frames on one free core, and
+their reports). One torch thread; ~14 min for 5 x 20 sequences of 60 frames on one free core (six sets: ~17 min), and
 about a third of that for each further candidate.
 """
 from __future__ import annotations
@@ -47,7 +50,7 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PLAIN_SEED, DAVIS_SEED, SMALL_FAST_SEED, ELONGATED_SEED = 2_000_000, 3_000_000, 4_000_000, 8_000_000
+PLAIN_SEED, DAVIS_SEED, SMALL_FAST_SEED, ELONGATED_SEED, SHADE_SEED = 2_000_000, 3_000_000, 4_000_000, 8_000_000, 10_000_000
 #: The simulator's DAVIS346 options at full strength: every sequence is DAVIS-like.
 DAVIS_SIM = {"aps": {"prob": 1.0}, "natural_texture_prob": 0.5, "natural_sprite_prob": 0.3, "ego_motion_prob": 0.4,
              "world_static_prob": 0.3, "davis_dvs": {"prob": 1.0}}
@@ -57,6 +60,8 @@ SMALL_FAST_SIM = {**DAVIS_SIM, "target_size_px": [10.0, 34.0], "target_speed_px_
 #: DAVIS-like with elongated targets, the first half wide (w/h 2-4: cars, vans), the second tall
 #: (0.25-0.5: people), beyond the 0.5-2 of the simulator's default (the packaged model's training).
 ELONGATED_SIMS = ({**DAVIS_SIM, "target_aspect": [2.0, 4.0]}, {**DAVIS_SIM, "target_aspect": [0.25, 0.5]})
+#: DAVIS-like under cast shade fixed in the world (the same scenes as without it, seed for seed).
+SHADE_SIM = {**DAVIS_SIM, "shadow_prob": 1.0}
 #: The set ``make demo`` tracks (at its default 20 x 60 frames).
 DEMO_SET = "make demo"
 #: The label of the classical baseline in every result.
@@ -64,7 +69,7 @@ CSRT = "csrt"
 
 
 def held_out_sets(num_sequences: int, num_frames: int) -> dict:
-    """``{set name: [SyntheticSequence]}``: the five held-out synthetic benchmarks."""
+    """``{set name: [SyntheticSequence]}``: the six held-out synthetic benchmarks."""
     from fetrack_ros.simulation.simulator import (HELD_OUT_SEED_START, SimConfig, SyntheticSequence,
                                                   benchmark_sequences)
 
@@ -72,7 +77,8 @@ def held_out_sets(num_sequences: int, num_frames: int) -> dict:
         return SimConfig.from_dict({"num_frames": num_frames, **sim})
 
     sets = {DEMO_SET: (HELD_OUT_SEED_START, {}), "synthetic": (PLAIN_SEED, {}),
-            "synthetic DAVIS-like": (DAVIS_SEED, DAVIS_SIM), "DAVIS-like small fast": (SMALL_FAST_SEED, SMALL_FAST_SIM)}
+            "synthetic DAVIS-like": (DAVIS_SEED, DAVIS_SIM), "DAVIS-like small fast": (SMALL_FAST_SEED, SMALL_FAST_SIM),
+            "DAVIS-like shade": (SHADE_SEED, SHADE_SIM)}
     out = {name: benchmark_sequences(num_sequences, seed, config(sim)) for name, (seed, sim) in sets.items()}
     # one benchmark list, so that degraded RGB alternates over the whole set; its second half tall
     wide, tall = (config(sim) for sim in ELONGATED_SIMS)

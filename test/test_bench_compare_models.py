@@ -34,7 +34,7 @@ def test_a_model_against_itself_differs_by_nothing_and_against_another_by_its_sc
     assert plain["paired"]["sr"]["mean"] == pytest.approx(c - b, abs=1e-3)
     assert plain["paired_csrt"]["sr"]["mean"] == pytest.approx(c - k, abs=1e-3)
     assert set(report["sets"]) == {"make demo", "synthetic", "synthetic DAVIS-like", "DAVIS-like small fast",
-                                   "DAVIS-like elongated"}
+                                   "DAVIS-like elongated", "DAVIS-like shade"}
     text = compare_models.markdown(report)
     assert "| synthetic DAVIS-like |" in text and f"{plain['paired']['sr']['mean']:+.1f}" in text
     assert f"{plain['paired_csrt']['sr']['mean']:+.1f}" in text
@@ -152,3 +152,9 @@ def test_the_elongated_set_has_wide_and_tall_targets():
     aspects = [float(np.median(s.gt_xywh[:, 2] / s.gt_xywh[:, 3])) for s in sequences]
     assert len(aspects) == 4 and min(aspects[:2]) >= 1.9 and max(aspects[2:]) <= 0.55, aspects
     assert len({s.name for s in sequences}) == 4
+
+
+def test_the_shade_set_is_davis_like_and_every_scene_has_cast_shade():
+    sequences = compare_models.held_out_sets(3, 2)["DAVIS-like shade"]
+    assert all(seq.aps is not None and seq.scene.shadow is not None for seq in sequences)
+    assert all(seq.seed >= compare_models.SHADE_SEED for seq in sequences)
