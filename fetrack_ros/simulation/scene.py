@@ -408,6 +408,7 @@ class Scene:
         # View pixel (u, v) samples background at centre + off + ((u, v) - view centre) / z.
         cx, cy = wb / 2 + off[0], hb / 2 + off[1]
         m = np.array([[1 / z, 0, cx - (self.width / 2) / z], [0, 1 / z, cy - (self.height / 2) / z]])
+
         def view(world: np.ndarray) -> np.ndarray:
             return cv2.warpAffine(world, m, (self.width, self.height),
                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)

@@ -80,7 +80,8 @@ class SimConfig:
       it moves in the image only with the camera's pan and zoom.
     - ``davis_dvs``: :class:`~.dvs.DavisDvsConfig`, DAVIS-like event noise (``davis_dvs.prob``).
     - ``shadow_prob``: the scene has cast shade fixed in the world, removing a fraction
-      U(``shadow_depth``) of the light where it falls (half the area, soft-edged blobs).
+      U(``shadow_depth``) of the light where it falls (30-60 % of the area, soft-edged blobs
+      of 40-120 px).
     """
 
     height: int = 260
