@@ -212,7 +212,8 @@ def test_still_rule_holds_the_box_only_on_complete_event_windows(client, node):
     offline = {c: offline_boxes(rgb, quiet, box, complete=[True, c], still_event_density=0.5) for c in (True, False)}
     assert offline[True][1].held_still and not offline[False][1].held_still
     assert np.abs(np.subtract(offline[True][1].box, offline[False][1].box)).max() > 0.5, "the rule changes nothing here"
-    before = client.fresh_diagnostics() and client.count("tracks.held_still")
+    client.fresh_diagnostics()
+    before = client.count("tracks.held_still")
     assert client.set_parameter("still_event_density", 0.5).successful
     try:
         assert client.set_target(box, image_ns(times[0])).success
