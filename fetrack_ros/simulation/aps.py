@@ -35,7 +35,8 @@ _RANGES = ("saturation", "brightness", "dark_light", "read_noise", "shot_noise",
 _PROBS = ("prob", "mono_prob", "dark_prob", "jpeg_prob")
 
 
-def _range(value, name: str, what: str) -> tuple[float, float]:
+def check_range(value, name: str, what: str) -> tuple[float, float]:
+    """``value`` as a ``(low, high)`` pair of floats; ``ValueError`` naming ``what.name`` otherwise."""
     try:
         lo, hi = (float(v) for v in value)
     except (TypeError, ValueError):
@@ -101,7 +102,7 @@ class ApsConfig:
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{what}.{name} must be a probability in [0, 1], got {value!r}")
         for name in _RANGES:
-            object.__setattr__(self, name, _range(getattr(self, name), name, what))
+            object.__setattr__(self, name, check_range(getattr(self, name), name, what))
         for name in _RANGES:
             if getattr(self, name)[0] < 0:
                 raise ValueError(f"{what}.{name} must not be negative, got {getattr(self, name)}")

@@ -42,7 +42,7 @@ import numpy as np
 from ..data.sequence import Frame, Sequence
 from ..fields import reject_unknown_fields
 from ..events.event_types import EVENT_DTYPE
-from .aps import ApsConfig, ApsSensor
+from .aps import ApsConfig, ApsSensor, check_range
 from .camera import CONDITIONS, DEGRADED_CONDITIONS, CameraSettings, expose_frame, random_settings
 from .dvs import DavisDvsConfig, DvsParams, DvsSimulator, log_intensity
 from .photos import photo_texture
@@ -137,8 +137,8 @@ class SimConfig:
         if not (isinstance(self.ego_pan_px, (int, float)) and 0 <= self.ego_pan_px <= 4 * max(self.height, self.width)):
             raise ValueError(f"SimConfig.ego_pan_px must be in [0, {4 * max(self.height, self.width)}] px, "
                              f"got {self.ego_pan_px!r}")
-        depth = tuple(self.shadow_depth)
-        if len(depth) != 2 or not 0.0 <= depth[0] <= depth[1] < 1.0:
+        low, high = check_range(self.shadow_depth, "shadow_depth", "SimConfig")
+        if not 0.0 <= low <= high < 1.0:
             raise ValueError(f"SimConfig.shadow_depth must be a [low, high] range of light fractions removed, "
                              f"0 <= low <= high < 1, got {self.shadow_depth!r}")
         lo_hi = tuple(self.ego_speed_px_s)
@@ -287,9 +287,11 @@ def make_scene(rng: np.random.Generator, config: SimConfig, settings: CameraSett
     else:
         background = make_background(rng, bg_h, bg_w)
     shadow = None
-    if config.shadow_prob and davis["shadow"].random() < config.shadow_prob:
-        shadow = shadow_map(davis["shadow"], bg_h, bg_w, davis["shadow"].uniform(*config.shadow_depth),
-                            cell=davis["shadow"].uniform(40.0, 120.0), cover=davis["shadow"].uniform(0.3, 0.6))
+    if config.shadow_prob:
+        shade = davis["shadow"]
+        if shade.random() < config.shadow_prob:
+            depth, cell, cover = shade.uniform(*config.shadow_depth), shade.uniform(40.0, 120.0), shade.uniform(0.3, 0.6)
+            shadow = shadow_map(shade, bg_h, bg_w, depth, cell=cell, cover=cover)
     return Scene(H, W, background, camera, zoom, layers, len(behind), settings.illumination, shadow)
 
 
